@@ -1,0 +1,1 @@
+"""The ``advgeom`` command line."""

@@ -1,0 +1,193 @@
+"""``advgeom``: list, run, inspect and reproduce the experiments.
+
+Every error a user can cause (an unknown experiment, a bad ``--set``, a missing data folder) ends
+in one ``error: ...`` line on stderr and exit code 2, without a traceback. A bug in an experiment
+ends its run as failed, with the trace in the run's log, and exit code 1. Ctrl-C marks the run
+interrupted (exit 130); ``--resume RUN_ID`` continues it.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+from rich.console import Console
+
+from advgeom import __version__, progress
+from advgeom.cli import render
+from advgeom.cli.prepare import check_data_dir, prepare_run
+from advgeom.devices import resolve_device
+from advgeom.errors import AdvgeomError
+from advgeom.experiments import all_experiments, get, reproduce, runner
+from advgeom.experiments.config import SCALES
+from advgeom.store.atomic import to_json
+from advgeom.store.catalog import Catalog
+from advgeom.store.rundir import RunDir
+
+# Piped output (files, CI logs) gets a wide fixed width instead of rich's 80 columns, so tables
+# are not squeezed into ellipses.
+out_console = Console(width=None if sys.stdout.isatty() else 160)
+err_console = Console(stderr=True, width=None if sys.stderr.isatty() else 160)
+_state = {"quiet": False}
+
+_PATH = click.Path(path_type=Path, file_okay=False)
+out_option = click.option("--out", type=_PATH, default=Path("runs"), show_default=True,
+                          help="Runs root: each run goes to DIR/<run-id>/, the catalog is "
+                          "DIR/catalog.sqlite.")
+scale_option = click.option("--scale", type=click.Choice(SCALES), default=None,
+                            help="smoke (seconds), default (minutes on a laptop CPU) or paper "
+                            "(the authors' settings, for a GPU).  [default: default]")
+seed_option = click.option("--seed", type=int, default=None,
+                           help="Seed all randomness derives from.  [default: 0]")
+device_option = click.option("--device", default="auto", show_default=True,
+                             help="auto, cpu, cuda or cuda:K.")
+data_dir_option = click.option("--data-dir", type=_PATH, default=None,
+                               help="Folder holding MNIST/CIFAR files (else $ADVGEOM_DATA, then "
+                               "the download cache).")
+
+
+def _say(message: str) -> None:
+    if not _state["quiet"]:
+        err_console.print(message, highlight=False)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="advgeom")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bars and fewer messages.")
+def cli(quiet: bool) -> None:
+    """Measure and reproduce the geometry of adversarial examples.
+
+    Start with 'advgeom list', run one experiment with 'advgeom run NAME', or all of them with
+    'advgeom reproduce'.
+    """
+    progress.set_enabled(not quiet)
+    _state["quiet"] = quiet
+
+
+@cli.command("list")
+def list_experiments() -> None:
+    """List the registered experiments, grouped by paper, with their scales."""
+    render.print_all(out_console, render.experiments_table(all_experiments()))
+
+
+@cli.command()
+@click.argument("name")
+@scale_option
+@seed_option
+@device_option
+@out_option
+@data_dir_option
+@click.option("--set", "assignments", multiple=True, metavar="KEY=VALUE",
+              help="Override a config field (repeatable; the value is a Python literal).")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print the results JSON on stdout (and nothing else on stdout).")
+@click.option("--resume", metavar="RUN_ID", default=None,
+              help="Continue an interrupted or failed run of NAME, reusing its finished points.")
+def run(name, scale, seed, device, out, data_dir, assignments, as_json, resume) -> None:
+    """Run the experiment NAME (e.g. spheres.sampling); write results, figures and a catalog row."""
+    exp = get(name)
+    request, run_dir = prepare_run(exp, scale=scale, seed=seed, device=resolve_device(device),
+                                   root=out, data_dir=check_data_dir(data_dir),
+                                   assignments=assignments, resume=resume)
+    _say(f"{'resuming' if resume else 'running'} {exp.id} at scale {request.scale} "
+         f"on {request.device} -> {run_dir.path}")
+    try:
+        results = runner.execute(request, run_dir)
+    except KeyboardInterrupt:
+        err_console.print(f"interrupted: run {run_dir.id} kept its finished points; continue with "
+                          f"'advgeom run {exp.id} --out {out} --resume {run_dir.id}'",
+                          highlight=False)
+        sys.exit(130)
+    if as_json:
+        sys.stdout.write(to_json(results))
+        return
+    out_console.print(render.claims_table(results["claims"], title=f"{exp.id} ({request.scale})"))
+    out_console.print(f"results: {run_dir.results_path}", highlight=False)
+
+
+@cli.command()
+@out_option
+def runs(out: Path) -> None:
+    """Show the catalog of runs under the runs root."""
+    path = out / runner.CATALOG_NAME
+    if not path.is_file():
+        out_console.print(f"no runs under {out} yet (run 'advgeom run NAME --out {out}')")
+        return
+    catalog = Catalog(path)
+    catalog.mark_stale_runs()
+    out_console.print(render.runs_table(catalog.list()))
+
+
+@cli.command()
+@click.argument("run_id")
+@out_option
+@click.option("--json", "as_json", is_flag=True, help="Print the run's results JSON.")
+def show(run_id: str, out: Path, as_json: bool) -> None:
+    """Show one run: its config, claims and metrics."""
+    run_dir = RunDir(out / run_id)
+    if not run_dir.exists():
+        raise AdvgeomError(f"no run {run_id!r} under {out} (see 'advgeom runs --out {out}')")
+    results = run_dir.read("results", default=None)
+    if as_json:
+        sys.stdout.write(to_json(results if results is not None else run_dir.read("run")))
+        return
+    render.print_all(out_console, render.run_details(run_dir, results))
+
+
+@cli.command("reproduce")
+@scale_option
+@out_option
+@seed_option
+@device_option
+@data_dir_option
+def reproduce_all(scale, out, seed, device, data_dir) -> None:
+    """Run every registered experiment and write a summary of what reproduced."""
+    scale = scale or "default"
+
+    def report(o: reproduce.Outcome) -> None:
+        agree = sum(c["agrees"] is True for c in o.claims)
+        _say(f"{o.experiment}: {o.status} in {o.seconds:.1f} s, {agree}/{len(o.claims)} claims "
+             "reproduced" + (f" ({o.error})" if o.error else ""))
+
+    outcomes = reproduce.reproduce(all_experiments(), scale=scale, root=out, seed=seed or 0,
+                                   device=resolve_device(device),
+                                   data_dir=check_data_dir(data_dir), on_done=report)
+    md_path, _ = reproduce.write_summary(out, outcomes, scale=scale)
+    out_console.print(f"summary: {md_path}", highlight=False)
+    if any(o.status != "done" for o in outcomes):
+        sys.exit(1)
+
+
+def _error(message: str) -> None:
+    # click.echo, not rich: an error is one line whatever the terminal width.
+    click.echo(f"error: {message}", err=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point: run the CLI and map errors to exit codes (2: the user's input; 1: a failure)."""
+    try:
+        cli.main(args=argv, prog_name="advgeom", standalone_mode=False)
+    except click.exceptions.NoArgsIsHelpError as err:
+        click.echo(err.ctx.get_help() if err.ctx else "")
+        return 0
+    except click.UsageError as err:
+        command = err.ctx.command_path if err.ctx else "advgeom"
+        _error(f"{err.format_message()} (see '{command} --help')")
+        return 2
+    except runner.RunFailed as err:
+        _error(str(err))
+        return 1
+    except AdvgeomError as err:
+        _error(str(err))
+        return 2
+    except click.exceptions.Abort:
+        _error("interrupted")
+        return 130
+    except click.exceptions.Exit as err:
+        return err.exit_code
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

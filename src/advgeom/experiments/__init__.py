@@ -1,0 +1,9 @@
+"""Experiments: each paper's figures and tables as named runs with claims.
+
+Importing this package registers every experiment; :func:`registry.all_experiments` lists them.
+"""
+
+from advgeom.experiments.gilmer2018 import sampling as _spheres_sampling  # noqa: F401
+from advgeom.experiments.registry import PAPERS, Experiment, all_experiments, get, register
+
+__all__ = ["PAPERS", "Experiment", "all_experiments", "get", "register"]

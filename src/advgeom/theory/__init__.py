@@ -1,0 +1,1 @@
+"""Closed forms: the exact geometry behind the experiments, independent of data and models."""
