@@ -8,6 +8,7 @@ traceback; anything else is a bug and keeps its traceback.
 from __future__ import annotations
 
 import math
+import numbers
 from typing import Any
 
 
@@ -24,21 +25,45 @@ class InputError(AdvgeomError, ValueError):
 
 
 class DataError(AdvgeomError):
-    """A data set that cannot be found, read or trusted (missing, truncated, corrupt, wrong checksum)."""
+    """A data set that cannot be found, read or trusted (missing, truncated, corrupt, bad hash)."""
 
 
-def check_finite(name: str, value: Any) -> None:
-    """Raise InputError if a number is NaN or infinite."""
-    if isinstance(value, float) and not math.isfinite(value):
+def check_int(name: str, value: Any, *, minimum: int) -> int:
+    """Return ``value`` as an int, or raise InputError unless it is an integer >= ``minimum``.
+
+    Bools are refused although they are ints, because ``n=True`` is always a mistake; integral
+    floats such as ``1e6`` are accepted because configs and ``--set`` often spell sizes that way.
+    """
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise InputError(f"{name} must be an integer >= {minimum} (got {value!r})")
+    if not isinstance(value, numbers.Integral) and not (
+        math.isfinite(value) and float(value).is_integer()
+    ):
+        raise InputError(
+            f"{name} must be an integer >= {minimum} (got {value!r}): use a whole number"
+        )
+    value = int(value)
+    if value < minimum:
+        raise InputError(f"{name} must be >= {minimum} (got {value})")
+    return value
+
+
+def check_real(name: str, value: Any) -> float:
+    """Return ``value`` as a float, or raise InputError unless it is a finite real number."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise InputError(f"{name} must be a real number (got {value!r})")
+    value = float(value)
+    if not math.isfinite(value):
         raise InputError(f"{name} must be a finite number (got {value})")
+    return value
 
 
-def check_positive(name: str, value: float, *, allow_zero: bool = False) -> None:
-    """Raise InputError unless ``value`` is finite and > 0 (or >= 0 with ``allow_zero``)."""
-    check_finite(name, value)
+def check_positive(name: str, value: Any, *, allow_zero: bool = False) -> float:
+    """Return ``value`` as a float, or raise InputError unless it is finite and > 0 (>= 0)."""
+    value = check_real(name, value)
     if value < 0 or (value == 0 and not allow_zero):
-        bound = ">= 0" if allow_zero else "> 0"
-        raise InputError(f"{name} must be {bound} (got {value})")
+        raise InputError(f"{name} must be {'>= 0' if allow_zero else '> 0'} (got {value})")
+    return value
 
 
 def check_choice(name: str, value: Any, choices: tuple | list) -> None:
