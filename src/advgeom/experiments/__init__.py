@@ -3,6 +3,7 @@
 Importing this package registers every experiment; :func:`registry.all_experiments` lists them.
 """
 
+from advgeom.experiments.gilmer2018 import caps as _spheres_caps  # noqa: F401
 from advgeom.experiments.gilmer2018 import sampling as _spheres_sampling  # noqa: F401
 from advgeom.experiments.registry import PAPERS, Experiment, all_experiments, get, register
 
