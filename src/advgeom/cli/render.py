@@ -86,6 +86,8 @@ def fmt(value: Any) -> str:
         return f"{value:.4g}"
     if isinstance(value, list):
         return "[" + ", ".join(fmt(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k}: {fmt(v)}" for k, v in value.items()) + "}"
     return str(value)
 
 
