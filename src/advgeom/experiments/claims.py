@@ -22,6 +22,8 @@ def claim(
     note: str = "",
 ) -> dict:
     """Build one claim record ``{id, statement, paper_value, measured, agrees, note}``."""
+    if type(agrees).__module__ == "numpy" and type(agrees).__name__ in ("bool", "bool_"):
+        agrees = bool(agrees)  # numpy's bool, from a comparison involving arrays
     if agrees is not None and not isinstance(agrees, bool):
         raise TypeError(f"claim {id!r}: agrees must be True, False or None, not {agrees!r}")
     return {

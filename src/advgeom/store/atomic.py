@@ -39,7 +39,12 @@ def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
 
 
 def _json_safe(obj: Any) -> Any:
-    """Replace non-finite floats by strings, so the file stays standard JSON that any tool reads."""
+    """Replace non-finite floats by strings, so the file stays standard JSON that any tool reads.
+
+    NumPy and torch scalars (0-d values with ``.item()``) become plain Python numbers.
+    """
+    if getattr(obj, "shape", None) == () and hasattr(obj, "item"):
+        obj = obj.item()
     if isinstance(obj, float) and not math.isfinite(obj):
         return "nan" if math.isnan(obj) else ("inf" if obj > 0 else "-inf")
     if isinstance(obj, dict):
