@@ -98,7 +98,7 @@ def run(name, scale, seed, device, out, data_dir, assignments, as_json, resume) 
         err_console.print(f"interrupted: run {run_dir.id} kept its finished points; continue with "
                           f"'advgeom run {exp.id} --out {out} --resume {run_dir.id}'",
                           highlight=False)
-        sys.exit(130)
+        raise click.exceptions.Exit(130) from None
     if as_json:
         sys.stdout.write(to_json(results))
         return
@@ -115,7 +115,7 @@ def runs(out: Path) -> None:
         out_console.print(f"no runs under {out} yet (run 'advgeom run NAME --out {out}')")
         return
     catalog = Catalog(path)
-    catalog.mark_stale_runs()
+    runner.mark_stale_runs(out, catalog)
     out_console.print(render.runs_table(catalog.list()))
 
 
@@ -156,7 +156,7 @@ def reproduce_all(scale, out, seed, device, data_dir) -> None:
     md_path, _ = reproduce.write_summary(out, outcomes, scale=scale)
     out_console.print(f"summary: {md_path}", highlight=False)
     if any(o.status != "done" for o in outcomes):
-        sys.exit(1)
+        raise click.exceptions.Exit(1)
 
 
 def _error(message: str) -> None:
@@ -167,7 +167,7 @@ def _error(message: str) -> None:
 def main(argv: list[str] | None = None) -> int:
     """Entry point: run the CLI and map errors to exit codes (2: the user's input; 1: a failure)."""
     try:
-        cli.main(args=argv, prog_name="advgeom", standalone_mode=False)
+        code = cli.main(args=argv, prog_name="advgeom", standalone_mode=False)
     except click.exceptions.NoArgsIsHelpError as err:
         click.echo(err.ctx.get_help() if err.ctx else "")
         return 0
@@ -186,7 +186,8 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except click.exceptions.Exit as err:
         return err.exit_code
-    return 0
+    # Without standalone mode click returns a command's Exit code instead of raising it.
+    return code if isinstance(code, int) else 0
 
 
 if __name__ == "__main__":

@@ -113,8 +113,10 @@ def parse_assignment(text: str) -> tuple[str, Any]:
     except (ValueError, SyntaxError):
         if raw.lower() == "nan":
             value = math.nan
-        elif raw.lower() in ("inf", "+inf", "infinity"):
+        elif raw.lower() in ("inf", "+inf", "infinity", "+infinity"):
             value = math.inf
+        elif raw.lower() in ("-inf", "-infinity"):
+            value = -math.inf
         else:
             value = raw  # `--set dataset=mnist` needs no quotes
     return key, value
@@ -133,7 +135,10 @@ def resolve(
             value the config's own ``__post_init__`` check refuses.
     """
     types_ = field_types(config_cls)
-    values: dict[str, Any] = dict(scale_overrides or {})
+    # Scale overrides go through the same checks as --set, so a resumed run (rebuilt from JSON)
+    # gets exactly the same typed config and hash.
+    overrides = scale_overrides or {}
+    values: dict[str, Any] = {k: coerce(k, v, types_[k]) for k, v in overrides.items()}
     for text in assignments:
         key, value = parse_assignment(text)
         if key not in types_:

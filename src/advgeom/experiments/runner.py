@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import socket
 import traceback
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -36,9 +37,10 @@ class RunFailed(AdvgeomError):
     """An experiment raised an unexpected error: the run is marked failed, its log has the trace."""
 
     def __init__(self, run_id: str, log_path: Path, cause: BaseException) -> None:
-        super().__init__(
-            f"run {run_id} failed: {type(cause).__name__}: {cause} (trace in {log_path})"
-        )
+        # Only the first line of the cause: the CLI promises one-line errors; the log has it all.
+        first = (str(cause).strip().splitlines() or [""])[0]
+        super().__init__(f"run {run_id} failed: {type(cause).__name__}: {first} "
+                         f"(trace in {log_path})")
         self.run_id, self.log_path = run_id, log_path
 
 
@@ -63,7 +65,11 @@ def new_run_id(experiment_id: str) -> str:
 
 def start(request: RunRequest) -> RunDir:
     """Create a new run folder and its catalog row (status running)."""
-    run = RunDir(request.root / new_run_id(request.experiment.id)).create()
+    try:
+        run = RunDir(request.root / new_run_id(request.experiment.id)).create()
+    except OSError as err:
+        raise InputError(f"--out {request.root}: cannot create a run folder there "
+                         f"({err.strerror or err}); name a writable folder") from err
     started = now_iso()
     run.write("config", _config_record(request))
     run.write("run", _status_record(run.id, request, "running", started))
@@ -90,9 +96,28 @@ def reopen(root: Path, run_id: str, experiment: Experiment) -> tuple[RunDir, dic
             f"--resume: run {run_id} is of experiment {saved['experiment']!r}, "
             f"not {experiment.id!r}"
         )
-    if run.read("run")["status"] == "done":
+    status = run.read("run")["status"]
+    if status == "done":
         raise InputError(f"--resume: run {run_id} is already complete; nothing to resume")
+    if status == "running":
+        mark_stale_runs(root, Catalog(root / CATALOG_NAME))
+        if run.read("run")["status"] == "running":
+            raise InputError(f"--resume: run {run_id} is still running in another process; "
+                             "wait for it or stop it first")
     return run, saved
+
+
+def mark_stale_runs(root: Path, catalog: Catalog) -> list[str]:
+    """Mark runs whose process died without closing them as interrupted, in the catalog and in
+    their run.json (so ``runs`` and ``show`` agree)."""
+    stale = catalog.mark_stale_runs()
+    for run_id in stale:
+        run = RunDir(root / run_id)
+        if run.exists():
+            record = run.read("run")
+            run.write("run", {**record, "status": "interrupted",
+                              "error": "process ended without closing the run"})
+    return stale
 
 
 def execute(request: RunRequest, run: RunDir) -> dict:
@@ -103,7 +128,8 @@ def execute(request: RunRequest, run: RunDir) -> dict:
     """
     catalog = Catalog(request.root / CATALOG_NAME)
     started = run.read("run")["started"]
-    catalog.update(run.id, status="running", pid=os.getpid(), ended=None, error=None)
+    catalog.update(run.id, status="running", pid=os.getpid(), host=socket.gethostname(),
+                   ended=None, error=None)
     run.write("run", _status_record(run.id, request, "running", started))
     ctx = RunContext(run=run, device=request.device, seed=request.seed, scale=request.scale,
                      data_dir=request.data_dir)

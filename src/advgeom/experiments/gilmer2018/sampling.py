@@ -121,9 +121,12 @@ def nearest_pair(x: torch.Tensor, *, block: int = 2048, bins: int = 80) -> dict:
         if float(value) < best:
             best = float(value)
             best_pair = (start + int(flat) // len(x), int(flat) % len(x))
+    i, j = best_pair
     return {
-        "distance": math.sqrt(max(best, 0.0)),
-        "pair": list(best_pair),
+        # The Gram expansion finds the pair; its distance is recomputed directly, since the
+        # expansion loses relative precision for nearly equal rows.
+        "distance": float(torch.linalg.vector_norm(x[i] - x[j])),
+        "pair": [i, j],
         "hist_edges": edges.tolist(),
         "hist_counts": counts.tolist(),
     }

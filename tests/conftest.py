@@ -1,0 +1,75 @@
+"""Shared fixtures: small throwaway experiments for the runner and CLI tests.
+
+A :class:`Sweep` is an experiment of a few points, each drawn from the run's per-point generator,
+that counts its compute calls and can be told to raise at a chosen point (once). Tests register
+one with the ``register_sweep`` fixture, which removes it from the registry afterwards.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+
+# advgeom.experiments is imported inside the fixtures: it pulls in scipy and matplotlib, which the
+# other test folders should not pay for at collection.
+
+
+@dataclass(frozen=True)
+class SweepConfig:
+    points: int = 6
+    size: int = 3
+
+
+class Sweep:
+    """A sweep over ``points`` keys ``p0, p1, ...``; ``fail[key]`` is raised (once) at that key."""
+
+    def __init__(self, experiment_id: str = "test.sweep") -> None:
+        from advgeom.experiments import registry
+
+        self.id = experiment_id
+        self.calls: list[str] = []
+        self.fail: dict[str, BaseException] = {}
+        self.experiment = registry.Experiment(
+            id=experiment_id, paper="gilmer", title="throwaway sweep for the tests",
+            config=SweepConfig, run=self.run, plot=lambda results: {},
+            scales={"smoke": {"points": 5}, "default": {"points": 6}},
+        )
+
+    def compute(self, ctx, key: str, size: int) -> list[float]:
+        import torch
+
+        self.calls.append(key)
+        if key in self.fail:
+            raise self.fail.pop(key)
+        return torch.rand(size, generator=ctx.generator(key)).tolist()
+
+    def run(self, cfg: SweepConfig, ctx) -> dict:
+        from advgeom.experiments.claims import claim
+
+        values = {}
+        for i in range(cfg.points):
+            key = f"p{i}"
+            values[key] = ctx.point(key, lambda key=key: self.compute(ctx, key, cfg.size))
+        total = sum(sum(v) for v in values.values())
+        claims = [claim("total", "the values sum to something", paper_value=None,
+                        measured=total, agrees=None, note="throwaway")]
+        return {"claims": claims, "metrics": {"values": values}}
+
+
+@pytest.fixture
+def register_sweep():
+    """Register throwaway sweeps by id for one test; the registry is restored afterwards."""
+    from advgeom.experiments import registry
+
+    added: list[str] = []
+
+    def register(experiment_id: str = "test.sweep") -> Sweep:
+        sweep = Sweep(experiment_id)
+        registry.register(sweep.experiment)
+        added.append(experiment_id)
+        return sweep
+
+    yield register
+    for experiment_id in added:
+        registry._REGISTRY.pop(experiment_id, None)

@@ -1,0 +1,115 @@
+"""The registry, claims and the run context handed to an experiment."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+
+import pytest
+import torch
+
+from advgeom.errors import InputError
+from advgeom.experiments import PAPERS, all_experiments, get, registry
+from advgeom.experiments.claims import CLAIM_KEYS, claim, count, verdict
+from advgeom.experiments.context import RunContext
+from advgeom.store.rundir import RunDir
+
+
+def test_spheres_sampling_is_registered():
+    exp = get("spheres.sampling")
+    assert exp.paper == "gilmer"
+    assert "spheres.sampling" in [e.id for e in all_experiments()]
+    assert exp.overrides("paper") == {}
+    assert exp.overrides("smoke")["pair_points"] < exp.config().pair_points
+
+
+def test_unknown_experiment_names_close_matches():
+    with pytest.raises(InputError, match="Did you mean: spheres.sampling"):
+        get("spheres.sampl")
+    with pytest.raises(InputError, match="advgeom list"):
+        get("zzz")
+
+
+def test_unknown_scale():
+    with pytest.raises(InputError, match="--scale must be one of smoke, default, paper"):
+        get("spheres.sampling").overrides("huge")
+
+
+def test_register_checks(register_sweep):
+    sweep = register_sweep("test.sweep")
+    assert get("test.sweep") is sweep.experiment
+    with pytest.raises(ValueError, match="registered twice"):
+        registry.register(sweep.experiment)
+    with pytest.raises(ValueError, match="unknown paper"):
+        registry.register(replace(sweep.experiment, id="test.bad1", paper="nobody"))
+    with pytest.raises(ValueError, match="unknown scales"):
+        registry.register(replace(sweep.experiment, id="test.bad2", scales={"huge": {}}))
+    assert "test.bad1" not in registry._REGISTRY and "test.bad2" not in registry._REGISTRY
+
+
+def test_register_sweep_fixture_cleans_up():
+    assert not any(e.id.startswith("test.") for e in all_experiments())
+
+
+def test_all_experiments_grouped_by_paper_order(register_sweep):
+    register_sweep("zz.last")
+    register_sweep("aa.first")
+    order = list(PAPERS)
+    ids = [(order.index(e.paper), e.id) for e in all_experiments()]
+    assert ids == sorted(ids)
+
+
+def test_claim_record_and_counts():
+    c = claim("x", "statement", paper_value=1.25, measured=1.3, agrees=True, note="n")
+    assert tuple(c) == CLAIM_KEYS
+    with pytest.raises(TypeError):
+        claim("x", "s", paper_value=1, measured=1, agrees=1)  # not a bool
+    claims = [c, {**c, "agrees": False}, {**c, "agrees": None}, {**c, "agrees": None}]
+    assert count(claims) == {"claims_total": 4, "claims_agree": 1, "claims_disagree": 1,
+                             "claims_unmeasured": 2}
+    assert [verdict(v) for v in (True, False, None)] == ["reproduced", "differs", "not measured"]
+
+
+def make_ctx(tmp_path, seed=0) -> RunContext:
+    run = RunDir(tmp_path / f"run-{seed}").create()
+    return RunContext(run=run, device=torch.device("cpu"), seed=seed, scale="smoke")
+
+
+def test_generator_depends_on_seed_and_key_only(tmp_path):
+    ctx, other_seed = make_ctx(tmp_path, 0), make_ctx(tmp_path, 1)
+
+    def draw(c, *key):
+        return torch.rand(4, generator=c.generator(*key))
+
+    assert torch.equal(draw(ctx, "p", 1), draw(ctx, "p", 1))
+    assert not torch.equal(draw(ctx, "p", 1), draw(ctx, "p", 2))
+    assert not torch.equal(draw(ctx, "p", 1), draw(other_seed, "p", 1))
+
+
+def test_point_computes_once_and_returns_the_stored_value(tmp_path):
+    ctx = make_ctx(tmp_path)
+    calls = []
+
+    def compute():
+        calls.append(1)
+        return {"t": (1, 2), "v": math.nan}
+
+    first = ctx.point("k", compute)
+    second = ctx.point("k", compute)
+    assert calls == [1]
+    assert first == second == {"t": [1, 2], "v": "nan"}  # a fresh point looks like a reused one
+    assert ctx.run.points() == {"k": first}
+    log = ctx.run.log_path.read_text(encoding="utf-8")
+    assert "point k: measured" in log and "point k: reused" in log
+
+
+def test_point_not_stored_when_compute_raises(tmp_path):
+    ctx = make_ctx(tmp_path)
+
+    def compute():
+        raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError):
+        ctx.point("k", compute)
+    assert ctx.run.points() == {}
+    assert ctx.point("k", lambda: 5) == 5
