@@ -75,6 +75,11 @@ def test_parse_assignment_inf(raw):
     assert parse_assignment(f"R={raw}") == ("R", math.inf)
 
 
+@pytest.mark.parametrize("raw", ["-inf", "-Infinity"])
+def test_parse_assignment_negative_inf(raw):
+    assert parse_assignment(f"R={raw}") == ("R", -math.inf)
+
+
 @pytest.mark.parametrize("text", ["n", "=5", "", " = "])
 def test_parse_assignment_needs_key_and_equals(text):
     with pytest.raises(InputError, match="key=value"):

@@ -201,3 +201,22 @@ def test_run_ids_are_unique_and_readable(register_sweep):
     ids = {runner.new_run_id("spheres.sampling") for _ in range(200)}
     assert len(ids) == 200
     assert all(i.startswith("spheres.sampling-") for i in ids)
+
+
+def test_resume_refuses_a_run_still_running_in_a_live_process(tmp_path, register_sweep):
+    sweep = register_sweep("test.live")
+    request = request_for(sweep, tmp_path)
+    run = runner.start(request)  # status running, pid = this (live) process
+    with pytest.raises(InputError, match="still running"):
+        runner.reopen(tmp_path, run.id, sweep.experiment)
+
+
+def test_stale_runs_are_marked_in_run_json_too(tmp_path, register_sweep):
+    sweep = register_sweep("test.stale")
+    run = runner.start(request_for(sweep, tmp_path))
+    catalog = Catalog(tmp_path / runner.CATALOG_NAME)
+    catalog.update(run.id, pid=2**22 + 12345)  # beyond pid_max on Linux: no such process
+    assert runner.mark_stale_runs(tmp_path, catalog) == [run.id]
+    assert catalog_row(tmp_path, run.id).status == "interrupted"
+    assert RunDir(tmp_path / run.id).read("run")["status"] == "interrupted"
+    runner.reopen(tmp_path, run.id, sweep.experiment)  # now resumable
