@@ -1,0 +1,1 @@
+"""Training loops (the sphere networks of Gilmer et al. so far)."""
