@@ -1,0 +1,64 @@
+"""Every registered experiment runs at smoke scale and returns well-formed results and claims."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from advgeom.data.idx import write_idx
+from advgeom.experiments import all_experiments, config, runner
+from advgeom.experiments.claims import CLAIM_KEYS
+
+
+def _run(exp, root, *, assignments=(), data_dir=None):
+    cfg = config.resolve(exp.config, scale_overrides=exp.overrides("smoke"),
+                         assignments=assignments)
+    request = runner.RunRequest(experiment=exp, config=cfg, scale="smoke", root=root,
+                                data_dir=data_dir)
+    run = runner.start(request)
+    return run, runner.execute(request, run)
+
+
+@pytest.mark.parametrize("exp", all_experiments(), ids=lambda e: e.id)
+def test_experiment_runs_at_smoke_scale(exp, tmp_path):
+    run, results = _run(exp, tmp_path)
+    assert results["experiment"] == exp.id and results["scale"] == "smoke"
+    assert results["claims"], "every experiment states at least one claim"
+    ids = [c["id"] for c in results["claims"]]
+    assert len(ids) == len(set(ids))
+    for c in results["claims"]:
+        assert tuple(c) == CLAIM_KEYS
+        assert c["agrees"] in (True, False, None)
+        assert c["statement"] and c["note"]
+        if isinstance(c["measured"], float):
+            assert math.isfinite(c["measured"])
+    assert results["figures"]
+    for rel in results["figures"]:
+        assert (run.path / rel).stat().st_size > 0
+    assert run.read("results") == results
+
+
+def test_halfspace_reads_mnist_from_a_data_dir(tmp_path):
+    """The MNIST path of spheres.halfspace, on IDX files with a dominant direction."""
+    rng = np.random.default_rng(0)
+    raw = tmp_path / "data" / "MNIST" / "raw"
+    raw.mkdir(parents=True)
+    for split, count in (("train", 600), ("t10k", 300)):
+        # Pixels: a common stroke scaled by a heavy per-image factor, plus small noise.
+        stroke = np.zeros((28, 28))
+        stroke[6:22, 12:16] = 1.0
+        scale = rng.uniform(0, 1, size=(count, 1, 1))
+        images = np.clip(scale * stroke * 230 + rng.uniform(0, 20, (count, 28, 28)), 0, 255)
+        write_idx(raw / f"{split}-images-idx3-ubyte.gz", images.astype(np.uint8))
+        write_idx(raw / f"{split}-labels-idx1-ubyte.gz", rng.integers(0, 10, count, np.uint8))
+    exp = next(e for e in all_experiments() if e.id == "spheres.halfspace")
+    _, results = _run(exp, tmp_path / "runs", assignments=["dataset=mnist"],
+                      data_dir=tmp_path / "data")
+    m = results["metrics"]
+    assert m["n"] == 784 and m["test_size"] == 300
+    claims = {c["id"]: c for c in results["claims"]}
+    assert abs(m["top"]["mu"] - 0.01) < 0.03
+    assert isinstance(claims["top_halfspace_distance"]["agrees"], bool)  # compared on MNIST
+    assert claims["top_vs_low_variance"]["agrees"] is True
