@@ -17,6 +17,7 @@ import torch
 from torch import Tensor, nn
 
 from advgeom.errors import InputError
+from advgeom.theory import quadratic
 
 
 def _check_int(name: str, value: int, minimum: int) -> None:
@@ -107,7 +108,5 @@ class QuadraticNet(nn.Module):
         in_features`` the missing ``n - h`` values are 0 (directions the network cannot see).
         The model is error-free on spheres of radii 1 and R iff every alpha_i is in [1/R^2, 1].
         """
-        s = torch.linalg.svdvals(self.W1.detach().double())
-        alpha = self.w.double() * s.square() / (-self.b.double())
-        pad = alpha.new_zeros(self.in_features - alpha.numel())
-        return torch.cat([alpha, pad]).to(self.W1.dtype)
+        alpha = quadratic.alphas(self.W1, self.w.item(), self.b.item())
+        return torch.from_numpy(alpha).to(self.W1)
