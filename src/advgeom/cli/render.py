@@ -9,6 +9,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from advgeom.experiments.claims import format_value as fmt
 from advgeom.experiments.claims import verdict
 from advgeom.experiments.registry import PAPERS, Experiment
 from advgeom.store.catalog import RunRecord
@@ -76,19 +77,6 @@ def scalar_metrics(metrics: dict, prefix: str = "") -> list[tuple[str, Any]]:
         else:
             rows.append((name, value))
     return rows
-
-
-def fmt(value: Any) -> str:
-    """Numbers to 4 significant digits, everything else as text."""
-    if isinstance(value, bool) or value is None:
-        return str(value)
-    if isinstance(value, float):
-        return f"{value:.4g}"
-    if isinstance(value, list):
-        return "[" + ", ".join(fmt(v) for v in value) + "]"
-    if isinstance(value, dict):
-        return "{" + ", ".join(f"{k}: {fmt(v)}" for k, v in value.items()) + "}"
-    return str(value)
 
 
 def print_all(console: Console, items: Iterable[Any]) -> None:

@@ -46,6 +46,19 @@ def count(claims: list[dict]) -> dict[str, int]:
     }
 
 
+def format_value(value: Any) -> str:
+    """A claim's value for people: numbers to 4 significant digits, also inside lists and dicts."""
+    if isinstance(value, bool) or value is None:
+        return str(value)
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    if isinstance(value, list):
+        return "[" + ", ".join(format_value(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k}: {format_value(v)}" for k, v in value.items()) + "}"
+    return str(value)
+
+
 def verdict(agrees: bool | None) -> str:
     """A word for a claim's outcome: reproduced, differs, or not measurable at this scale."""
     return {True: "reproduced", False: "differs", None: "not measured"}[agrees]

@@ -109,5 +109,4 @@ def summary_markdown(outcomes: list[Outcome], *, scale: str) -> str:
 
 
 def _cell(value: object) -> str:
-    text = f"{value:.4g}" if isinstance(value, float) else str(value)
-    return text.replace("|", "\\|").replace("\n", " ")
+    return claims_mod.format_value(value).replace("|", "\\|").replace("\n", " ")

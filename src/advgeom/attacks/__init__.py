@@ -1,0 +1,54 @@
+"""Adversarial attacks on any PyTorch model: functions with keyword-only options.
+
+- :func:`fgsm`, :func:`fgm`: one gradient step (l_inf sign / l2 normalised).
+- :func:`pgd`: projected gradient descent (l_inf, l2) with uniform random start, restarts,
+  targeted mode, per-example early stop with batch compaction, optional CUDA graph and reduced
+  precision.
+- :func:`manifold_pgd`: Gilmer et al.'s attack on the sphere ||x_hat|| = ||x||.
+- :func:`minimal_distance`, :func:`robustness_curve`: smallest adversarial eps per example and
+  the K x N success matrix for a list of eps from one run.
+
+The device comes from ``x``; the model runs in eval mode and gets its modes back. Randomness comes
+only from an explicit ``torch.Generator``. Losses and the notion of success are in
+:mod:`advgeom.attacks.losses`.
+"""
+
+from advgeom.attacks._graph import clear_cache as clear_graph_cache
+from advgeom.attacks.fgsm import fgm, fgsm
+from advgeom.attacks.losses import (
+    binary_cross_entropy,
+    cross_entropy,
+    default_is_adversarial,
+    mse,
+    predictions,
+)
+from advgeom.attacks.manifold import ManifoldResult, manifold_pgd
+from advgeom.attacks.minimal import (
+    MinimalResult,
+    RobustnessCurve,
+    minimal_distance,
+    robustness_curve,
+)
+from advgeom.attacks.pgd import pgd
+from advgeom.attacks.random import uniform_ball
+from advgeom.attacks.result import AttackResult
+
+__all__ = [
+    "AttackResult",
+    "ManifoldResult",
+    "MinimalResult",
+    "RobustnessCurve",
+    "binary_cross_entropy",
+    "clear_graph_cache",
+    "cross_entropy",
+    "default_is_adversarial",
+    "fgm",
+    "fgsm",
+    "manifold_pgd",
+    "minimal_distance",
+    "mse",
+    "pgd",
+    "predictions",
+    "robustness_curve",
+    "uniform_ball",
+]

@@ -1,0 +1,133 @@
+"""Pieces every attack shares: eval mode, precision, per-example norms, the loss/gradient step."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor, nn
+
+from advgeom.attacks.losses import Criterion, LossFn, check_output, resolve_criterion, resolve_loss
+from advgeom.errors import InputError
+
+Model = Callable[[Tensor], Tensor]
+
+# Gradient norms below this are treated as zero when normalising (avoids 0/0 without biasing
+# ordinary gradients, unlike torchattacks' additive 1e-10).
+TINY = 1e-20
+
+
+@contextlib.contextmanager
+def eval_mode(model: Model) -> Iterator[None]:
+    """Put every submodule in eval mode and restore each one's own mode afterwards."""
+    if not isinstance(model, nn.Module):
+        yield
+        return
+    modes = [(m, m.training) for m in model.modules()]
+    model.eval()
+    try:
+        yield
+    finally:
+        for m, training in modes:
+            m.training = training
+
+
+@contextlib.contextmanager
+def precision_mode(precision: str, device: torch.device) -> Iterator[None]:
+    """Reduced precision for gradient steps only: "bf16" autocast, or "tf32" matmuls on CUDA."""
+    if precision == "bf16":
+        # No weight-cast cache: each weight is used once per forward, and a cache held across
+        # a CUDA-graph capture would be unsafe.
+        with torch.autocast(device_type=device.type, dtype=torch.bfloat16, cache_enabled=False):
+            yield
+    elif precision == "tf32" and device.type == "cuda":
+        old = (torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32)
+        torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = True
+        try:
+            yield
+        finally:
+            torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = old
+    else:  # fp32, or tf32 on a device without TF32
+        yield
+
+
+def batch_view(v: Tensor, like: Tensor) -> Tensor:
+    """A (batch,) tensor viewed as (batch, 1, ..., 1) to broadcast against ``like``."""
+    return v.view(-1, *([1] * (like.dim() - 1)))
+
+
+def per_sample_norm(v: Tensor, norm: str) -> Tensor:
+    """Norm ("l1", "l2", "linf") per example over non-batch dims, (batch, ...) -> (batch,)."""
+    flat = v.flatten(1)
+    if norm == "l2":
+        return torch.linalg.vector_norm(flat, ord=2, dim=1)
+    if norm == "l1":
+        return flat.abs().sum(dim=1)
+    if norm == "linf":
+        return flat.abs().amax(dim=1)
+    raise InputError(f"norm must be one of 'l1', 'l2', 'linf' (got {norm!r})")
+
+
+@dataclass(frozen=True)
+class Problem:
+    """What an attack optimises: the model, its per-example loss and its success test.
+
+    ``ascend`` is True for untargeted attacks (raise the loss) and False for targeted ones.
+    """
+
+    model: Model
+    loss_fn: LossFn
+    criterion: Criterion | None
+    ascend: bool
+    precision: str = "fp32"
+
+    def loss_grad(self, xa: Tensor, y: Tensor) -> tuple[Tensor, Tensor]:
+        """Output at ``xa`` (detached) and the gradient of the summed per-example loss.
+
+        ``xa`` must be a leaf with ``requires_grad``; only its gradient is computed (no parameter
+        gradients are formed or accumulated).
+        """
+        with torch.enable_grad():
+            with precision_mode(self.precision, xa.device):
+                out = self.model(xa)
+            check_output(out, xa.shape[0])
+            total = self.loss_fn(out, y).sum()
+            (grad,) = torch.autograd.grad(total, xa)
+        return out.detach(), grad
+
+    @torch.no_grad()
+    def evaluate(self, xa: Tensor, y: Tensor) -> tuple[Tensor, Tensor]:
+        """Per-example loss and success at ``xa`` in full precision: ((batch,), (batch,) bool)."""
+        out = self.model(xa)
+        check_output(out, xa.shape[0])
+        loss = self.loss_fn(out, y)
+        return loss, self.success(out, y)
+
+    def success(self, out: Tensor, y: Tensor) -> Tensor:
+        if self.criterion is None:
+            return torch.zeros(out.shape[0], dtype=torch.bool, device=out.device)
+        return self.criterion(out, y).reshape(out.shape[0]).bool()
+
+
+def make_problem(
+    model: Model,
+    x: Tensor,
+    y: Tensor,
+    *,
+    loss: str | LossFn | None,
+    is_adversarial: Criterion | None,
+    targeted: bool,
+    precision: str = "fp32",
+) -> Problem:
+    """Probe the model once on the first example to check its output and resolve loss/criterion."""
+    if not callable(model):
+        raise InputError(f"model must be callable (got {type(model).__name__})")
+    with torch.no_grad():
+        out = model(x[:1].clone())  # one example: an early, cheap shape check
+    check_output(out, 1)
+    loss_fn = resolve_loss(loss, out)
+    loss_fn(out, y[:1])  # raises a clear InputError when output and labels do not fit the loss
+    criterion = resolve_criterion(is_adversarial, loss, out, y, targeted)
+    return Problem(model, loss_fn, criterion, ascend=not targeted, precision=precision)
