@@ -116,6 +116,8 @@ def minimal_distance(
     max_eps = v.check_eps(max_eps, x, "max_eps", allow_zero=False)
     for name, n in (("steps", steps), ("search_steps", search_steps)):
         v.check_steps(n, name)
+    if isinstance(refine_steps, bool) or not isinstance(refine_steps, int) or refine_steps < 0:
+        raise InputError(f"refine_steps must be an integer >= 0 (got {refine_steps!r})")
     rel = v.check_eps(
         rel_step_size if rel_step_size is not None else 2.5 / steps,
         x,
@@ -235,6 +237,7 @@ def robustness_curve(
     """
     x = v.check_x(x)
     check_choice("method", method, ("pgd", "minimal"))
+    y = v.check_y(y, x)
     e = _check_eps_list(eps, x)
     opts = dict(
         norm=norm,

@@ -1,0 +1,271 @@
+"""PGD speed: advgeom vs torchattacks vs Foolbox, measured alternately in one process.
+
+The model is Gilmer et al.'s sphere network "ReLU-h1000-d2" (n = 500, two hidden layers of 1000
+with batch-norm, one logit). Peers need class logits and inputs in [0, 1], so every tool attacks
+the same wrapper ``[0, z]`` (two logits: softmax cross-entropy on it *is* sigmoid cross-entropy on
+z) on sphere points shifted into [0, 1]. Equal work: PGD l_inf, same steps and step size, random
+start off, no early stop, box (0, 1), and each tool's time includes one final forward pass that
+decides success (Foolbox does that itself; for torchattacks and the plain loop it is added).
+
+Separately, early stop: on the same model with labels = clean predictions and an eps at which
+most examples break in a few steps, advgeom with ``early_stop=True`` vs the full-length run.
+
+Usage:
+    python benchmarks/attacks.py                       # batch 500 and 10,000, 50 steps, CPU
+    python benchmarks/attacks.py --batch 500 --repeats 7
+    python benchmarks/attacks.py --device cuda         # adds CUDA graph / TF32 / bf16 variants
+
+Prints one table per batch size: median and min time per attack run, and ``speed vs fastest
+peer`` = (fastest peer's median) / (this row's median): >= 1.0 means at least as fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import time
+from collections.abc import Callable
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from advgeom.attacks import pgd
+from advgeom.models import ReLUMLP
+
+PEERS = ("torchattacks", "foolbox")
+
+
+class TwoLogits(nn.Module):
+    """One logit z -> logits [0, z], so every tool can use softmax cross-entropy."""
+
+    def __init__(self, net: nn.Module) -> None:
+        super().__init__()
+        self.net = net
+
+    def forward(self, x: Tensor) -> Tensor:
+        z = self.net(x)
+        return torch.cat([torch.zeros_like(z), z], dim=1)
+
+
+def build_model(device: torch.device) -> nn.Module:
+    torch.manual_seed(0)  # the benchmark script's own seed, not library code
+    net = ReLUMLP(in_features=500, hidden=1000, depth=2, out_features=1, batch_norm=True)
+    return TwoLogits(net).to(device).eval()
+
+
+def sphere_points(batch: int, device: torch.device) -> tuple[Tensor, Tensor]:
+    """Points on the spheres of radius 1 and 1.3 in R^500, shifted into [0, 1]; label 1 = outer."""
+    g = torch.Generator().manual_seed(batch)
+    x = torch.randn(batch, 500, generator=g)
+    y = torch.randint(0, 2, (batch,), generator=g)
+    radius = torch.where(y == 1, 1.3, 1.0)
+    x = (0.5 + x / x.norm(dim=1, keepdim=True) * radius[:, None]).clamp(0, 1)
+    return x.to(device), y.to(device)
+
+
+def plain_loop(model, x, y, *, eps: float, step: float, steps: int) -> Tensor:
+    """The shortest correct PGD l_inf loop: what any hand-written attack costs."""
+    lo, hi = (x - eps).clamp(min=0), (x + eps).clamp(max=1)
+    xa = x.clone()
+    for _ in range(steps):
+        xa.requires_grad_(True)
+        (g,) = torch.autograd.grad(F.cross_entropy(model(xa), y), xa)
+        xa = torch.min(torch.max(xa.detach() + step * g.sign(), lo), hi)
+    with torch.no_grad():
+        return model(xa).argmax(1) != y
+
+
+def runners(model, x, y, *, eps, step, steps, device, variants) -> dict[str, Callable[[], Tensor]]:
+    """Each entry runs one full attack and returns the (batch,) success mask."""
+    kw = dict(eps=eps, norm="linf", steps=steps, step_size=step, bounds=(0.0, 1.0))
+    out: dict[str, Callable[[], Tensor]] = {
+        "plain loop": lambda: plain_loop(model, x, y, eps=eps, step=step, steps=steps),
+        "advgeom": lambda: pgd(model, x, y, **kw).success,
+    }
+    extra = {
+        "advgeom cuda-graph": dict(cuda_graph=True),
+        "advgeom tf32": dict(precision="tf32"),
+        "advgeom bf16": dict(precision="bf16"),
+        "advgeom cuda-graph+bf16": dict(cuda_graph=True, precision="bf16"),
+    }
+    for name, opts in extra.items():
+        if name.removeprefix("advgeom ") in variants:
+            out[name] = lambda opts=opts: pgd(model, x, y, **kw, **opts).success
+    out.update(peer_runners(model, x, y, eps=eps, step=step, steps=steps, device=device))
+    return out
+
+
+def peer_runners(model, x, y, *, eps, step, steps, device) -> dict[str, Callable[[], Tensor]]:
+    out: dict[str, Callable[[], Tensor]] = {}
+    try:
+        import torchattacks
+
+        atk = torchattacks.PGD(model, eps=eps, alpha=step, steps=steps, random_start=False)
+
+        def run_torchattacks() -> Tensor:
+            adv = atk(x, y)
+            with torch.no_grad():
+                return model(adv).argmax(1) != y
+
+        out["torchattacks"] = run_torchattacks
+    except ImportError:
+        print("torchattacks not installed: pip install 'advgeom[bench]'")
+    try:
+        import foolbox as fb
+
+        fmodel = fb.PyTorchModel(model, bounds=(0, 1), device=device)
+        fb_atk = fb.attacks.LinfPGD(abs_stepsize=step, steps=steps, random_start=False)
+        out["foolbox"] = lambda: fb_atk(fmodel, x, y, epsilons=[eps])[2][0]
+    except ImportError:
+        print("foolbox not installed: pip install 'advgeom[bench]'")
+    return out
+
+
+def timed(fn: Callable[[], Tensor], device: torch.device) -> tuple[float, float]:
+    """(wall-clock, process CPU) seconds of one call. On a shared machine the CPU time is the
+    steadier of the two: time spent descheduled by other processes does not count."""
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+    t0, c0 = time.perf_counter(), time.process_time()
+    fn()
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+    return time.perf_counter() - t0, time.process_time() - c0
+
+
+def measure(
+    fns: dict[str, Callable[[], Tensor]], repeats: int, device, *, warmup: bool = True
+) -> dict[str, list[tuple[float, float]]]:
+    """One warm-up call each (optional), then ``repeats`` rounds, rotating the order each round."""
+    names = list(fns)
+    for name in names if warmup else ():
+        fns[name]()
+    times: dict[str, list[tuple[float, float]]] = {name: [] for name in names}
+    for r in range(repeats):
+        for name in names[r % len(names) :] + names[: r % len(names)]:
+            times[name].append(timed(fns[name], device))
+    return times
+
+
+def report(title: str, times: dict[str, list[tuple[float, float]]], baseline: tuple[str, ...]):
+    """Medians, minimum, and speed = (fastest baseline's median) / (this row's median)."""
+    wall = {name: statistics.median(w for w, _ in t) for name, t in times.items()}
+    cpu = {name: statistics.median(c for _, c in t) for name, t in times.items()}
+    refs = [n for n in baseline if n in wall]
+    ref = min(refs, key=wall.get) if refs else None
+    ref_cpu = min(cpu[n] for n in refs) if refs else None
+    print(f"\n{title}")
+    print(
+        f"{'attack':<26}{'median ms':>10}{'min ms':>9}{'cpu ms':>9}{'speed':>8}{'speed(cpu)':>12}"
+    )
+    for name, t in times.items():
+        speed = f"{wall[ref] / wall[name]:.2f}" if ref else "-"
+        speed_cpu = f"{ref_cpu / cpu[name]:.2f}" if ref else "-"
+        line = f"{name:<26}{1e3 * wall[name]:>10.1f}{1e3 * min(w for w, _ in t):>9.1f}"
+        print(f"{line}{1e3 * cpu[name]:>9.1f}{speed:>8}{speed_cpu:>12}")
+    if ref:
+        print(f"(speed = median of the fastest of {', '.join(refs)} / this row's median)")
+
+
+def equal_work(args, device, model) -> None:
+    for batch in args.batch:
+        x, y = sphere_points(batch, device)
+        fns = runners(
+            model,
+            x,
+            y,
+            eps=args.eps,
+            step=args.eps / 10,
+            steps=args.steps,
+            device=device,
+            variants=args.variants,
+        )
+        # Large batches: fewer rounds, and no warm-up round (every tool is already warm from the
+        # smaller batch, and one round at batch 10,000 costs minutes on a 2-core CPU).
+        large = batch > 1000 and device.type == "cpu"
+        repeats = args.repeats_large if large else args.repeats
+        times = measure(fns, repeats, device, warmup=not large)
+        title = f"PGD l_inf, {args.steps} steps, batch {batch}, equal work ({repeats} repeats)"
+        report(title, times, PEERS)
+
+
+def early_stop(args, device, model) -> None:
+    """Most examples break within a few steps: early stop vs the full-length run."""
+    x, _ = sphere_points(args.batch[0], device)
+    with torch.no_grad():
+        y = model(x).argmax(1)
+    eps, step = args.es_eps, args.es_eps / 10
+    kw = dict(eps=eps, norm="linf", steps=args.steps, step_size=step, bounds=(0.0, 1.0))
+    res = pgd(model, x, y, early_stop=True, **kw)
+    s = res.steps_to_success[res.success].float()
+    print(
+        f"\nEarly stop (batch {x.shape[0]}, eps {eps}): {res.success.float().mean():.0%} broken, "
+        f"median step {s.median().item() if s.numel() else float('nan'):.0f}, "
+        f"{(res.steps_to_success.clamp(min=0) <= 5).logical_and(res.success).float().mean():.0%}"
+        " by step 5"
+    )
+    fns = {
+        "advgeom full length": lambda: pgd(model, x, y, **kw).success,
+        "advgeom early_stop": lambda: pgd(model, x, y, early_stop=True, **kw).success,
+    }
+    report(
+        "PGD l_inf with early stop", measure(fns, args.repeats, device), ("advgeom full length",)
+    )
+
+
+def describe(device: torch.device) -> None:
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as f:
+            cpu = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    versions = [f"torch {torch.__version__}"]
+    for name in PEERS:
+        try:
+            versions.append(f"{name} {__import__(name).__version__}")
+        except ImportError:
+            versions.append(f"{name} missing")
+    gpu = f" ({torch.cuda.get_device_name(device)})" if device.type == "cuda" else ""
+    print(f"{', '.join(versions)}")
+    print(f"{cpu}, {os.cpu_count()} CPUs, {torch.get_num_threads()} torch threads, {device}{gpu}")
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    p.add_argument("--batch", type=int, nargs="+", default=[500, 10_000])
+    p.add_argument("--steps", type=int, default=50)
+    p.add_argument("--repeats", type=int, default=7, help="rounds at batch <= 1000")
+    p.add_argument("--repeats-large", type=int, default=2, help="rounds at batch > 1000 on CPU")
+    p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    p.add_argument("--eps", type=float, default=8 / 255)
+    p.add_argument("--es-eps", type=float, default=0.1, help="eps of the early-stop comparison")
+    p.add_argument(
+        "--variants",
+        nargs="*",
+        default=None,
+        help="extra advgeom rows: cuda-graph tf32 bf16 cuda-graph+bf16 "
+        "(default: all on CUDA, none on CPU)",
+    )
+    p.add_argument("--no-early-stop", action="store_true")
+    p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's)")
+    args = p.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    device = torch.device(args.device)
+    if args.variants is None:
+        args.variants = (
+            ["cuda-graph", "tf32", "bf16", "cuda-graph+bf16"] if device.type == "cuda" else []
+        )
+    describe(device)
+    model = build_model(device)
+    equal_work(args, device, model)
+    if not args.no_early_stop:
+        early_stop(args, device, model)
+
+
+if __name__ == "__main__":
+    main()
