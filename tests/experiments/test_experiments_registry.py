@@ -113,3 +113,14 @@ def test_point_not_stored_when_compute_raises(tmp_path):
         ctx.point("k", compute)
     assert ctx.run.points() == {}
     assert ctx.point("k", lambda: 5) == 5
+
+
+def test_single_thread_on_cpu_restores_the_thread_count():
+    import torch
+
+    from advgeom.devices import single_thread_on_cpu
+
+    before = torch.get_num_threads()
+    with single_thread_on_cpu(torch.device("cpu")):
+        assert torch.get_num_threads() == 1
+    assert torch.get_num_threads() == before

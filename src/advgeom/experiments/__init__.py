@@ -8,6 +8,7 @@ from advgeom.experiments.gilmer2018 import halfspace as _spheres_halfspace  # no
 from advgeom.experiments.gilmer2018 import ignore as _spheres_ignore  # noqa: F401
 from advgeom.experiments.gilmer2018 import quadratic as _spheres_quadratic  # noqa: F401
 from advgeom.experiments.gilmer2018 import sampling as _spheres_sampling  # noqa: F401
+from advgeom.experiments.gilmer2018 import slices as _spheres_slices  # noqa: F401
 from advgeom.experiments.registry import PAPERS, Experiment, all_experiments, get, register
 
 __all__ = ["PAPERS", "Experiment", "all_experiments", "get", "register"]

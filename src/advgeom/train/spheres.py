@@ -14,6 +14,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from advgeom.data.spheres import sample_spheres
+from advgeom.devices import single_thread_on_cpu
 from advgeom.errors import InputError, check_int, check_positive
 from advgeom.progress import track
 
@@ -74,6 +75,13 @@ def train_on_spheres(
     if s.N is not None:
         fixed = sample_spheres(s.N, s.n, R=s.R, generator=generator)
     optimiser = torch.optim.Adam(model.parameters(), lr=s.lr)
+    with single_thread_on_cpu(device):
+        _train_loop(model, s, optimiser, fixed, generator, on_step, every, description)
+    return model
+
+
+def _train_loop(model, s, optimiser, fixed, generator, on_step, every, description) -> None:
+    device = next(model.parameters()).device
     _snapshot(model, on_step, 0)
     for step in track(range(1, s.steps + 1), description=description):
         if fixed is None:
@@ -88,7 +96,6 @@ def train_on_spheres(
         optimiser.step()
         if every and step % every == 0 or step == s.steps:
             _snapshot(model, on_step, step)
-    return model
 
 
 def _snapshot(model: nn.Module, on_step, step: int) -> None:
