@@ -4,6 +4,7 @@ Importing this package registers every experiment; :func:`registry.all_experimen
 """
 
 from advgeom.experiments.gilmer2018 import caps as _spheres_caps  # noqa: F401
+from advgeom.experiments.gilmer2018 import dimension as _spheres_dimension  # noqa: F401
 from advgeom.experiments.gilmer2018 import halfspace as _spheres_halfspace  # noqa: F401
 from advgeom.experiments.gilmer2018 import ignore as _spheres_ignore  # noqa: F401
 from advgeom.experiments.gilmer2018 import quadratic as _spheres_quadratic  # noqa: F401

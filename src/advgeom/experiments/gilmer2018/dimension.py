@@ -1,0 +1,284 @@
+"""``spheres.dimension``: the distance to the nearest error d(E) during training, across n.
+
+Paper: Gilmer et al., "The Relationship Between High-Dimensional Geometry and Adversarial Examples"
+(Sec. 3 and App. B, Fig. B.2/B.3). ReLU-h1000-d2 with batch-norm is trained online (a fresh batch
+every step: Adam 1e-4, batch 50, sigmoid cross-entropy) for n in {10, 20, ..., 100, 500}, and d(E)
+is estimated during training by the manifold attack (1000 steps of size .01, stopped at the first
+error) from 100 points of the inner sphere. For n < 100 the attack eventually finds no errors; at
+n = 100 d(E) plateaus near .7, at n = 500 near .18 (.17 in the text of App. B).
+
+Beside d(E) we estimate mu(E) on the inner sphere by Monte Carlo at each snapshot; zero observed
+errors are reported as the 95% upper bound 3/M (App. B: "all models quickly become so accurate that
+test error cannot be estimated statistically").
+
+Attack direction: the paper's text steps along the normalised gradient and then re-normalises. On
+these data the loss gradient is almost radial and the re-normalisation undoes a radial step, so
+the default here (``tangent=True``) steps along the gradient's tangent part, which moves along the
+sphere at the full step size; the distance to the first error is measured the same way either way.
+``--set tangent=False`` runs the literal reading.
+
+Run: ``advgeom run spheres.dimension [--scale smoke|default|paper]``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from advgeom.attacks.manifold import manifold_pgd
+from advgeom.data.spheres import sample_sphere
+from advgeom.errors import InputError
+from advgeom.experiments.claims import claim
+from advgeom.experiments.context import RunContext
+from advgeom.experiments.gilmer2018._measure import describe_rate, error_rate
+from advgeom.experiments.registry import Experiment, register
+from advgeom.models.mlp import ReLUMLP
+from advgeom.plotting import new_figure
+from advgeom.train.spheres import SphereTraining, train_on_spheres
+
+PAPER_PLATEAU = {100: 0.7, 500: 0.18}  # App. B, Fig. B.2 (Fig. B.3 / text: .17 at n = 500)
+SMALL_N = 100  # below this the paper's attack stops finding errors
+PAPER_ARCH = (1000, 2)  # ReLU-h1000-d2
+PAPER_STEPS = 1_000_000  # Sec. 3
+PLATEAU_MIN_STEPS = 100_000  # training shorter than this is not compared with the plateaus
+
+
+@dataclass(frozen=True)
+class Config:
+    """Paper settings (Sec. 3, App. B): ReLU-h1000-d2, 10^6 online steps, 100 attack points."""
+
+    dims: tuple[int, ...] = (10, 20, 30, 40, 50, 60, 70, 80, 90, 100, 500)
+    hidden: int = 1000
+    depth: int = 2
+    R: float = 1.3
+    steps: int = PAPER_STEPS  # Sec. 3: one million Adam steps (50 million fresh points)
+    snapshots: int = 20
+    batch_size: int = 50
+    lr: float = 1e-4
+    attack_points: int = 100  # inner-sphere starting points, fixed for all snapshots of one n
+    attack_steps: int = 1000
+    step_size: float = 0.01  # Sec. 2.1 and App. B (Fig. 4 used .001)
+    tangent: bool = True  # see the module docstring
+    mc_samples: int = 1_000_000  # inner-sphere points for mu(E) per snapshot (as for Fig. 4)
+    chunk: int = 100_000
+    plateau_tol: float = 0.3  # relative gap accepted between our plateau and the paper's
+    late: float = 1 / 3  # the plateau is the mean d(E) over this last share of the snapshots
+
+    def __post_init__(self) -> None:
+        if not self.dims or min(self.dims) < 2 or len(set(self.dims)) != len(self.dims):
+            raise InputError(f"dims must be distinct integers >= 2 (got {self.dims})")
+        for name in ("hidden", "depth", "steps", "snapshots", "batch_size", "attack_points",
+                     "attack_steps", "mc_samples", "chunk"):
+            if getattr(self, name) < 1:
+                raise InputError(f"{name} must be >= 1 (got {getattr(self, name)})")
+        if not 1 < self.R < math.inf:
+            raise InputError(f"R must be a finite number > 1 (got {self.R})")
+        for name in ("lr", "step_size", "plateau_tol"):
+            if not 0 < getattr(self, name) < math.inf:
+                raise InputError(f"{name} must be > 0 (got {getattr(self, name)})")
+        if not 0 < self.late <= 1:
+            raise InputError(f"late must be in (0, 1] (got {self.late})")
+
+
+def snapshot(model: ReLUMLP, step: int, cfg: Config, attack_x: torch.Tensor,
+             mc_gen: torch.Generator) -> dict:
+    """mu(E) by Monte Carlo and d(E) by the manifold attack, both on the inner sphere."""
+    mu = error_rate(model, attack_x.shape[1], radius=1.0, label=0, samples=cfg.mc_samples,
+                    chunk=cfg.chunk, generator=mc_gen, device=attack_x.device)
+    y = torch.zeros(attack_x.shape[0], dtype=torch.long, device=attack_x.device)
+    res = manifold_pgd(model, attack_x, y, steps=cfg.attack_steps, step_size=cfg.step_size,
+                       mode="first_error", tangent=cfg.tangent)
+    dist = res.first_error_distance.detach().cpu()
+    found = torch.isfinite(dist)
+    return {
+        "step": step,
+        "mu_E": mu["mu"],
+        "mu_E_errors": mu["errors"],
+        "mu_E_samples": mu["samples"],
+        "mu_E_bound": mu["bound"],
+        "d_E": float(dist[found].mean()) if found.any() else None,
+        "found": float(found.float().mean()),
+    }
+
+
+def train_and_trace(cfg: Config, ctx: RunContext, n: int) -> dict:
+    """Train one ReLU MLP online at dimension ``n``; measure mu(E) and d(E) at snapshots."""
+    gen = ctx.generator("train", n)
+    model = ReLUMLP(in_features=n, hidden=cfg.hidden, depth=cfg.depth)
+    _reinit(model, gen)  # results follow --seed alone, not torch's global generator
+    model.to(ctx.device)
+    attack_x = sample_sphere(cfg.attack_points, n, generator=ctx.generator("attack", n))
+    attack_x = attack_x.to(ctx.device)
+    mc_gen = ctx.generator("mc", n)
+    trace: list[dict] = []
+    settings = SphereTraining(n=n, R=cfg.R, N=None, steps=cfg.steps, batch_size=cfg.batch_size,
+                              lr=cfg.lr)
+    train_on_spheres(model, settings, generator=gen, every=max(1, cfg.steps // cfg.snapshots),
+                     on_step=lambda step, m: trace.append(snapshot(m, step, cfg, attack_x, mc_gen)),
+                     description=f"ReLU-h{cfg.hidden}-d{cfg.depth}, n = {n}")
+    return {"n": n, "trace": trace}
+
+
+def _reinit(model: ReLUMLP, gen: torch.Generator) -> None:
+    """PyTorch's default Linear init (uniform, bound 1/sqrt(fan_in)) drawn from ``gen``."""
+    with torch.no_grad():
+        for layer in model.modules():
+            if isinstance(layer, torch.nn.Linear):
+                bound = 1 / math.sqrt(layer.in_features)
+                layer.weight.uniform_(-bound, bound, generator=gen)
+                if layer.bias is not None:
+                    layer.bias.uniform_(-bound, bound, generator=gen)
+
+
+def run(cfg: Config, ctx: RunContext) -> dict:
+    """One point per dimension n (``--resume`` skips the dimensions already trained)."""
+    per_n = [ctx.point(f"n={n}", lambda n=n: train_and_trace(cfg, ctx, n)) for n in cfg.dims]
+    metrics = {"dims": list(cfg.dims), "runs": per_n}
+    return {"claims": claims(cfg, metrics, measurable=ctx.scale != "smoke"), "metrics": metrics}
+
+
+def late_d_E(trace: list[dict], late: float) -> float | None:
+    """Mean d(E) over the last ``late`` share of the snapshots where errors were found."""
+    tail = trace[-max(1, math.ceil(late * len(trace))):]
+    found = [t["d_E"] for t in tail if t["d_E"] is not None]
+    return float(np.mean(found)) if found else None
+
+
+def _scale_note(cfg: Config, measurable: bool) -> str:
+    if not measurable:
+        return "smoke scale: the pipeline runs, the effects need the default or paper scale"
+    return (f"ReLU-h{cfg.hidden}-d{cfg.depth}, {cfg.steps} online steps at lr {cfg.lr}, "
+            f"{cfg.attack_points} attack points x {cfg.attack_steps} steps of {cfg.step_size}"
+            f"{'' if cfg.tangent else ' (untangented)'}, mu(E) from {cfg.mc_samples} points "
+            "(the paper: ReLU-h1000-d2, 10^6 steps at 1e-4, 100 x 1000 steps of .01)")
+
+
+def _plateau_claim(cfg: Config, plateaus: dict, n: int, note: str, measurable: bool,
+                   last_mu: dict) -> dict:
+    paper = PAPER_PLATEAU[n]
+    value = plateaus.get(n)
+    long_enough = (cfg.hidden, cfg.depth) == PAPER_ARCH and cfg.steps >= PLATEAU_MIN_STEPS
+    if n not in cfg.dims or not measurable or not long_enough:
+        agrees = None
+        why = (f"n = {n} not in dims" if n not in cfg.dims else
+               "not compared: needs ReLU-h1000-d2 trained >= "
+               f"{PLATEAU_MIN_STEPS} steps (a smaller or shorter net plateaus elsewhere)")
+    else:
+        agrees = value is not None and abs(value - paper) <= cfg.plateau_tol * paper
+        why = f"agrees within {cfg.plateau_tol:.0%} of the paper's value"
+    shown = "no error found late in training" if value is None and n in cfg.dims else ""
+    if n in last_mu:  # a less accurate net has a larger error set, hence a smaller d(E)
+        shown = "; ".join(filter(None, (shown, f"last {last_mu[n]}")))
+    return claim(
+        f"plateau_n{n}",
+        f"At n = {n}, d(E) plateaus near {paper} during training (App. B, Fig. B.2"
+        f"{', B.3: .17' if n == 500 else ''}).",
+        paper_value=paper,
+        measured=value,
+        agrees=agrees,
+        note=f"mean d(E) over the last {cfg.late:.0%} of snapshots where errors were found"
+        f"{'; ' + shown if shown else ''}; {why}; {note}",
+    )
+
+
+def claims(cfg: Config, m: dict, *, measurable: bool = True) -> list[dict]:
+    """No errors found for n < 100; plateaus at n = 100 and 500; d(E) falls with n."""
+    runs = {r["n"]: r for r in m["runs"]}
+    note = _scale_note(cfg, measurable)
+    last_found = {n: r["trace"][-1]["found"] for n, r in runs.items()}
+    small = {n: f for n, f in last_found.items() if n < SMALL_N}
+    last_mu = {n: describe_rate(_rate(r["trace"][-1])) for n, r in runs.items()}
+    out = [claim(
+        "no_errors_small_n",
+        "For n < 100 the models reach a point where the manifold attack finds no errors (App. B).",
+        paper_value=0.0,
+        measured={str(n): f for n, f in small.items()} or None,
+        agrees=all(f == 0 for f in small.values()) if small and measurable else None,
+        note="share of attack points with an error found at the last snapshot, per n; last "
+        f"mu(E): {', '.join(f'n = {n}: {t}' for n, t in last_mu.items() if n < SMALL_N)}; "
+        f"{'no n < 100 in dims; ' if not small else ''}{_short(cfg)}{note}",
+    )]
+    plateaus = {n: late_d_E(r["trace"], cfg.late) for n, r in runs.items()}
+    out += [_plateau_claim(cfg, plateaus, n, note, measurable, last_mu)
+            for n in sorted(PAPER_PLATEAU)]
+    seen = {n: d for n, d in sorted(plateaus.items()) if d is not None}
+    values = list(seen.values())
+    pairs = zip(values, values[1:], strict=False)
+    falls = all(b <= a * 1.1 for a, b in pairs) and values[-1] < values[0] \
+        if len(values) >= 2 else None
+    out.append(claim(
+        "d_E_decreases_with_n",
+        "Among the dimensions where errors are found, d(E) decreases as n grows (App. B: .7 at "
+        "n = 100, .18 at n = 500).",
+        paper_value="decreasing",
+        measured={str(n): d for n, d in seen.items()} or None,
+        agrees=falls if measurable else None,
+        note="late-training d(E) per n (mean over the last snapshots with errors); agrees when "
+        "each is at most 10% above the one before and the last is below the first"
+        f"{'; fewer than 2 dims with errors found' if len(values) < 2 else ''}; {note}",
+    ))
+    return out
+
+
+def _short(cfg: Config) -> str:
+    if cfg.steps >= PAPER_STEPS:
+        return ""
+    return (f"{cfg.steps} steps is {PAPER_STEPS // cfg.steps}x shorter than the paper's 10^6: a "
+            "model still erring may not yet have reached the point where errors vanish; ")
+
+
+def _rate(t: dict) -> dict:
+    return {"errors": t["mu_E_errors"], "samples": t["mu_E_samples"], "mu": t["mu_E"],
+            "bound": t["mu_E_bound"]}
+
+
+def plot(results: dict) -> dict:
+    """Fig. B.2: d(E) against training step for each n; and mu(E) (hollow: 95% bounds)."""
+    runs = results["metrics"]["runs"]
+    fig, axes = new_figure(2, width=5.0)
+    for i, r in enumerate(runs):
+        color = f"C{i % 10}"
+        tr = r["trace"]
+        pts = [(t["step"], t["d_E"]) for t in tr if t["d_E"] is not None]
+        if pts:
+            axes[0, 0].plot(*zip(*pts, strict=True), "o-", ms=3, color=color, label=f"n = {r['n']}")
+        for bound in (False, True):
+            pts = [(max(t["step"], 1), t["mu_E"]) for t in tr if t["mu_E_bound"] is bound]
+            if pts:
+                axes[0, 1].plot(*zip(*pts, strict=True), "v" if bound else "o", ms=4,
+                                color=color, mfc="none" if bound else color,
+                                label=None if bound else f"n = {r['n']}")
+    axes[0, 0].set(xlabel="training step", ylabel="d(E) (first error found)",
+                   title="Distance to the nearest error (Fig. B.2)")
+    axes[0, 1].set(xlabel="training step", ylabel="mu(E), inner sphere", yscale="log",
+                   title="Error rate (hollow: 95% upper bound)")
+    for ax in axes[0]:
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend(fontsize=7, ncol=2)
+    fig.tight_layout()
+    return {"dimension": fig}
+
+
+EXPERIMENT = register(
+    Experiment(
+        id="spheres.dimension",
+        paper="gilmer",
+        title="App. B / Fig. B.2: d(E) during training of ReLU-h1000-d2 for n = 10..100, 500",
+        config=Config,
+        run=run,
+        plot=plot,
+        scales={
+            "smoke": {"dims": (10, 50), "hidden": 32, "steps": 100, "snapshots": 2,
+                      "attack_points": 8, "attack_steps": 20, "mc_samples": 1_000,
+                      "chunk": 1_000},
+            # Reduced to 2-3 minutes on a 2-core CPU: h = 100, 10,000 steps at lr 1e-3 (100x
+            # shorter than the paper), 4 of its 11 dims, 300 attack steps, 10^5 MC points.
+            "default": {"dims": (10, 50, 100, 500), "hidden": 100, "steps": 10_000,
+                        "snapshots": 10, "lr": 1e-3, "attack_steps": 300,
+                        "mc_samples": 100_000, "chunk": 50_000},
+        },
+    )
+)
