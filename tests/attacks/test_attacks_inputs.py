@@ -82,3 +82,20 @@ def test_other_entry_points_validate():
         robustness_curve(MODEL, X, Y, eps=[])
     with pytest.raises(InputError, match="norm must be one of"):
         uniform_ball(X, eps=0.1, norm="l1")
+
+
+@pytest.mark.parametrize("attack", ["manifold_pgd", "minimal_distance", "early_stop"])
+def test_attacks_that_need_success_say_so_for_an_autoencoder(attack):
+    from advgeom import attacks
+
+    model = torch.nn.Linear(6, 6)  # an "autoencoder": its output is not class logits
+    x = torch.rand(4, 6)
+    run = {
+        "manifold_pgd": lambda: attacks.manifold_pgd(model, x, x, steps=2, loss=attacks.mse),
+        "minimal_distance": lambda: attacks.minimal_distance(model, x, x, max_eps=1.0,
+                                                             loss=attacks.mse),
+        "early_stop": lambda: attacks.pgd(model, x, x, eps=0.1, steps=2, step_size=0.05,
+                                          loss=attacks.mse, early_stop=True),
+    }[attack]
+    with pytest.raises(InputError, match=f"{attack} needs a notion of success"):
+        run()

@@ -120,8 +120,13 @@ def make_problem(
     is_adversarial: Criterion | None,
     targeted: bool,
     precision: str = "fp32",
+    needs_success: str | None = None,
 ) -> Problem:
-    """Probe the model once on the first example to check its output and resolve loss/criterion."""
+    """Probe the model once on the first example to check its output and resolve loss/criterion.
+
+    ``needs_success`` names what needs a success test (e.g. ``"manifold_pgd"``): without one
+    (a model whose output is not class logits and no ``is_adversarial``) that is an InputError.
+    """
     if not callable(model):
         raise InputError(f"model must be callable (got {type(model).__name__})")
     with torch.no_grad():
@@ -130,4 +135,7 @@ def make_problem(
     loss_fn = resolve_loss(loss, out)
     loss_fn(out, y[:1])  # raises a clear InputError when output and labels do not fit the loss
     criterion = resolve_criterion(is_adversarial, loss, out, y, targeted)
+    if needs_success and criterion is None:
+        raise InputError(f"{needs_success} needs a notion of success: pass is_adversarial="
+                         "f(output, y) for a model whose output is not class logits")
     return Problem(model, loss_fn, criterion, ascend=not targeted, precision=precision)

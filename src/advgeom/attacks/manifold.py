@@ -23,7 +23,7 @@ from advgeom.attacks._core import TINY, Model, batch_view, eval_mode, make_probl
 from advgeom.attacks.losses import Criterion, LossFn
 from advgeom.attacks.pgd import finish
 from advgeom.attacks.result import AttackResult
-from advgeom.errors import InputError, check_choice
+from advgeom.errors import check_choice
 
 MODES = ("first_error", "worst_case")
 
@@ -80,17 +80,8 @@ def manifold_pgd(
     v.check_precision(precision)
     v.check_compact_every(compact_every)
     with eval_mode(model):
-        problem = make_problem(
-            model,
-            x,
-            y,
-            loss=loss,
-            is_adversarial=is_adversarial,
-            targeted=targeted,
-            precision=precision,
-        )
-        if problem.criterion is None:
-            raise InputError("manifold_pgd needs a notion of error: pass is_adversarial=...")
+        problem = make_problem(model, x, y, loss=loss, is_adversarial=is_adversarial,
+                               targeted=targeted, precision=precision, needs_success="manifold_pgd")
         sign = 1.0 if problem.ascend else -1.0
         state = {"r": per_sample_norm(x, "l2")}
         trace = _engine.run(

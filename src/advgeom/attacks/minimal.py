@@ -127,17 +127,9 @@ def minimal_distance(
     bounds = v.check_bounds(bounds, x)
     v.check_precision(precision)
     with eval_mode(model):
-        problem = make_problem(
-            model,
-            x,
-            y,
-            loss=loss,
-            is_adversarial=is_adversarial,
-            targeted=targeted,
-            precision=precision,
-        )
-        if problem.criterion is None:
-            raise InputError("minimal_distance needs a notion of success: pass is_adversarial=...")
+        problem = make_problem(model, x, y, loss=loss, is_adversarial=is_adversarial,
+                               targeted=targeted, precision=precision,
+                               needs_success="minimal_distance")
         opts = dict(norm=norm, steps=steps, bounds=bounds)
         if method == "path":
             return _path(problem, x, y, max_eps, rel, refine_steps, opts)

@@ -19,7 +19,6 @@ from advgeom.attacks._core import (
 from advgeom.attacks.losses import Criterion, LossFn
 from advgeom.attacks.random import uniform_ball
 from advgeom.attacks.result import AttackResult
-from advgeom.errors import InputError
 
 Scalar = float | Tensor
 
@@ -101,20 +100,9 @@ def pgd(
     v.check_precision(precision)
     v.check_compact_every(compact_every)
     with eval_mode(model):
-        problem = make_problem(
-            model,
-            x,
-            y,
-            loss=loss,
-            is_adversarial=is_adversarial,
-            targeted=targeted,
-            precision=precision,
-        )
-        if early_stop and problem.criterion is None:
-            raise InputError(
-                "early_stop needs a notion of success: pass is_adversarial=f(output, y) for a "
-                "model whose output is not class logits"
-            )
+        problem = make_problem(model, x, y, loss=loss, is_adversarial=is_adversarial,
+                               targeted=targeted, precision=precision,
+                               needs_success="early_stop" if early_stop else None)
         opts = dict(
             norm=norm,
             steps=steps,
