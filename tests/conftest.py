@@ -73,3 +73,19 @@ def register_sweep():
     yield register
     for experiment_id in added:
         registry._REGISTRY.pop(experiment_id, None)
+
+
+@pytest.fixture(scope="session")
+def affine_factory():
+    """Build the one-logit model x -> w.x + b (label 1 where it is positive): closed forms."""
+    import torch
+    from torch import nn
+
+    def make_affine(w: torch.Tensor, b: float) -> nn.Linear:
+        lin = nn.Linear(w.numel(), 1).to(w.dtype)
+        with torch.no_grad():
+            lin.weight.copy_(w.reshape(1, -1))
+            lin.bias.fill_(b)
+        return lin
+
+    return make_affine

@@ -19,24 +19,10 @@ def make_mlp(d: int = 8, classes: int = 3, hidden: int = 16, seed: int = 0) -> n
     return model
 
 
-def make_affine(w: torch.Tensor, b: float) -> nn.Linear:
-    """The one-logit model x -> w.x + b (label 1 where it is positive)."""
-    lin = nn.Linear(w.numel(), 1).to(w.dtype)
-    with torch.no_grad():
-        lin.weight.copy_(w.reshape(1, -1))
-        lin.bias.fill_(b)
-    return lin
-
-
 @pytest.fixture(scope="session")
 def mlp_factory():
     """``make_mlp`` as a fixture (session scope, so hypothesis tests can use it)."""
     return make_mlp
-
-
-@pytest.fixture(scope="session")
-def affine_factory():
-    return make_affine
 
 
 @pytest.fixture

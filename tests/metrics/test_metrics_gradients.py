@@ -10,18 +10,10 @@ from advgeom.errors import InputError
 from advgeom.metrics import gradient_norm, gradient_norms, input_gradient
 
 
-def _affine(w: torch.Tensor, b: float) -> nn.Linear:
-    lin = nn.Linear(w.numel(), 1).to(w.dtype)
-    with torch.no_grad():
-        lin.weight.copy_(w.reshape(1, -1))
-        lin.bias.fill_(b)
-    return lin
-
-
-def test_gradient_norms_of_an_affine_model_are_norms_of_w():
+def test_gradient_norms_of_an_affine_model_are_norms_of_w(affine_factory):
     g = torch.Generator().manual_seed(0)
     w = torch.randn(7, generator=g, dtype=torch.float64)
-    model = _affine(w, 0.3)
+    model = affine_factory(w, 0.3)
     x = torch.randn(9, 7, generator=g, dtype=torch.float64)
     y = torch.zeros(9)
     linear = lambda out, yy: out[:, 0]  # noqa: E731 - a loss linear in the output: grad = w
