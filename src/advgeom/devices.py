@@ -9,6 +9,8 @@ import torch
 
 from advgeom.errors import InputError
 
+PRECISIONS = ("fp32", "tf32", "bf16")
+
 
 def resolve_device(name: str) -> torch.device:
     """``auto`` (CUDA when available, else CPU), ``cpu``, ``cuda`` or ``cuda:K``."""
@@ -43,6 +45,29 @@ def single_thread_on_cpu(device: torch.device) -> Iterator[None]:
         yield
     finally:
         torch.set_num_threads(before)
+
+
+@contextlib.contextmanager
+def precision_mode(precision: str, device: torch.device) -> Iterator[None]:
+    """Run the block in ``precision``: "fp32", "bf16" autocast, or "tf32" matmuls on CUDA.
+
+    Callers use it for the steps where speed matters more than the last bits (attack gradient
+    steps, a first pass of Monte Carlo decisions) and re-check what must be exact in fp32.
+    """
+    if precision == "bf16":
+        # No weight-cast cache: each weight is used once per forward, and a cache held across
+        # a CUDA-graph capture would be unsafe.
+        with torch.autocast(device_type=device.type, dtype=torch.bfloat16, cache_enabled=False):
+            yield
+    elif precision == "tf32" and device.type == "cuda":
+        old = (torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32)
+        torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = True
+        try:
+            yield
+        finally:
+            torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = old
+    else:  # fp32, or tf32 on a device without TF32
+        yield
 
 
 def describe_device(device: torch.device) -> str:

@@ -10,6 +10,7 @@ import torch
 from torch import Tensor, nn
 
 from advgeom.attacks.losses import Criterion, LossFn, check_output, resolve_criterion, resolve_loss
+from advgeom.devices import precision_mode
 from advgeom.errors import InputError
 
 Model = Callable[[Tensor], Tensor]
@@ -32,25 +33,6 @@ def eval_mode(model: Model) -> Iterator[None]:
     finally:
         for m, training in modes:
             m.training = training
-
-
-@contextlib.contextmanager
-def precision_mode(precision: str, device: torch.device) -> Iterator[None]:
-    """Reduced precision for gradient steps only: "bf16" autocast, or "tf32" matmuls on CUDA."""
-    if precision == "bf16":
-        # No weight-cast cache: each weight is used once per forward, and a cache held across
-        # a CUDA-graph capture would be unsafe.
-        with torch.autocast(device_type=device.type, dtype=torch.bfloat16, cache_enabled=False):
-            yield
-    elif precision == "tf32" and device.type == "cuda":
-        old = (torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32)
-        torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = True
-        try:
-            yield
-        finally:
-            torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = old
-    else:  # fp32, or tf32 on a device without TF32
-        yield
 
 
 def batch_view(v: Tensor, like: Tensor) -> Tensor:
@@ -122,18 +104,21 @@ def make_problem(
     precision: str = "fp32",
     needs_success: str | None = None,
 ) -> Problem:
-    """Probe the model once on the first example to check its output and resolve loss/criterion.
+    """Probe the model once on the first example(s) to check its output and resolve loss/criterion.
 
     ``needs_success`` names what needs a success test (e.g. ``"manifold_pgd"``): without one
     (a model whose output is not class logits and no ``is_adversarial``) that is an InputError.
     """
     if not callable(model):
         raise InputError(f"model must be callable (got {type(model).__name__})")
+    # One example (a model that only takes batches of k rows says so with ``batch_multiple``):
+    # an early, cheap shape check.
+    rows = max(1, int(getattr(model, "batch_multiple", 1)))
     with torch.no_grad():
-        out = model(x[:1].clone())  # one example: an early, cheap shape check
-    check_output(out, 1)
+        out = model(x[:rows].clone())
+    check_output(out, min(rows, len(x)))
     loss_fn = resolve_loss(loss, out)
-    loss_fn(out, y[:1])  # raises a clear InputError when output and labels do not fit the loss
+    loss_fn(out, y[:rows])  # raises a clear InputError when output and labels do not fit the loss
     criterion = resolve_criterion(is_adversarial, loss, out, y, targeted)
     if needs_success and criterion is None:
         raise InputError(f"{needs_success} needs a notion of success: pass is_adversarial="

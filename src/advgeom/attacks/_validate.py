@@ -8,10 +8,10 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor
 
+from advgeom.devices import PRECISIONS
 from advgeom.errors import InputError, check_choice, check_positive
 
 ATTACK_NORMS = ("linf", "l2")
-PRECISIONS = ("fp32", "tf32", "bf16")
 
 Scalar = float | Tensor
 Bounds = tuple[float, float] | None
