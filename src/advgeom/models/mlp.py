@@ -110,3 +110,28 @@ class QuadraticNet(nn.Module):
         """
         alpha = quadratic.alphas(self.W1, self.w.item(), self.b.item())
         return torch.from_numpy(alpha).to(self.W1)
+
+
+@torch.no_grad()
+def initialise(model: nn.Module, generator: torch.Generator) -> nn.Module:
+    """Redraw ``model``'s initial weights from ``generator`` (in place; returns the model).
+
+    Each ``nn.Linear`` gets PyTorch's default (uniform, bound 1/sqrt(fan_in), weight and bias)
+    and each :class:`QuadraticNet` its ``W1 ~ N(0, 1/hidden)``; batch-norm keeps (1, 0). Drawing
+    from an explicit generator makes a model depend on the run's seed alone, not on torch's
+    global generator or on how many models were built before it.
+    """
+    def uniform(p: Tensor, bound: float) -> None:  # drawn where the generator lives
+        p.copy_(torch.empty(p.shape, device=generator.device).uniform_(-bound, bound,
+                                                                       generator=generator))
+
+    for layer in model.modules():
+        if isinstance(layer, nn.Linear):
+            bound = 1 / math.sqrt(layer.in_features)
+            uniform(layer.weight, bound)
+            if layer.bias is not None:
+                uniform(layer.bias, bound)
+        elif isinstance(layer, QuadraticNet):
+            draw = torch.randn(layer.W1.shape, generator=generator, device=generator.device)
+            layer.W1.copy_(draw / math.sqrt(layer.hidden))
+    return model
