@@ -184,3 +184,11 @@ def test_load_spheres_rejects_unknown_split():
 def test_device_and_dtype_are_respected():
     x, y = sample_spheres(8, 3, generator=gen(), dtype=torch.float64, device="cpu")
     assert x.dtype == torch.float64 and x.device.type == "cpu" and y.device.type == "cpu"
+
+
+def test_float32_draws_are_on_the_sphere_to_float32_precision():
+    x = sample_sphere(2_000, 300, radius=1.3, generator=torch.Generator().manual_seed(0),
+                      draw_float64=False)
+    assert x.dtype == torch.float32 and x.shape == (2_000, 300)
+    norms = torch.linalg.vector_norm(x.double(), dim=1)
+    assert (norms - 1.3).abs().max() < 1e-5

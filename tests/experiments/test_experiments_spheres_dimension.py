@@ -2,57 +2,11 @@
 
 from __future__ import annotations
 
-import math
-
 import pytest
-import torch
-from torch import nn
 
 from advgeom.errors import InputError
 from advgeom.experiments.gilmer2018 import dimension
-from advgeom.experiments.gilmer2018._measure import describe_rate, error_rate
 from advgeom.experiments.gilmer2018.dimension import Config, claims, late_d_E
-from advgeom.theory.caps import cap_height
-
-
-class CapModel(nn.Module):
-    """One logit ``x_1 - h``: on the inner sphere (label 0) it errs exactly on the cap x_1 > h."""
-
-    def __init__(self, h: float) -> None:
-        super().__init__()
-        self.h = h
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return (x[:, :1] - self.h).float()
-
-
-def test_error_rate_matches_a_cap_of_known_measure():
-    mu, n, samples = 0.1, 20, 200_000
-    gen = torch.Generator().manual_seed(0)
-    # A chunk that does not divide the sample count: the last chunk is a partial one.
-    out = error_rate(CapModel(cap_height(mu, n)), n, samples=samples, chunk=30_000, generator=gen)
-    assert out["samples"] == samples and not out["bound"]
-    assert out["mu"] == out["errors"] / samples
-    assert abs(out["mu"] - mu) < 4 * math.sqrt(mu * (1 - mu) / samples)
-    assert "in 200000" in describe_rate(out)
-
-
-def test_zero_errors_are_reported_as_an_upper_bound():
-    gen = torch.Generator().manual_seed(1)
-    model = CapModel(2.0)  # the cap x_1 > 2 is empty on the unit sphere
-    out = error_rate(model, 10, samples=3_000, chunk=1_000, generator=gen)
-    assert out["errors"] == 0 and out["bound"] is True
-    assert out["mu"] == pytest.approx(3 / 3_000)
-    assert "95% bound" in describe_rate(out)
-    # On the outer sphere of radius 2.5 (label 1) the same model errs wherever x_1 < 2: nearly all.
-    outer = error_rate(model, 10, radius=2.5, label=1, samples=1_000, generator=gen)
-    assert outer["errors"] > 900
-
-
-def test_error_rate_restores_training_mode():
-    model = nn.Sequential(nn.Linear(5, 4), nn.BatchNorm1d(4), nn.Linear(4, 1)).train()
-    error_rate(model, 5, samples=100, chunk=40, generator=torch.Generator().manual_seed(0))
-    assert model.training
 
 
 def _trace(d_values, found=1.0, mu=1e-3):

@@ -7,6 +7,8 @@ whose direction is exactly uniform by rotation invariance.
 
 The Gaussian is drawn and normalised in float64 and only then cast to the requested dtype, so
 each point's norm equals its radius to the precision of that dtype (float32: ~1e-7 relative).
+Monte Carlo over millions of points may draw in float32 instead (``draw_float64=False``, about 3x
+faster on a CPU): the radius is then exact to a few float32 ulps, which no classifier notices.
 The spheres have no image dimensions: ``x`` has shape ``(N, n)``.
 """
 
@@ -42,10 +44,11 @@ def _draw_device(generator: torch.Generator | None, device: torch.device | str |
 
 
 def _unit_directions(
-    N: int, n: int, generator: torch.Generator | None, device: torch.device
+    N: int, n: int, generator: torch.Generator | None, device: torch.device,
+    dtype: torch.dtype = torch.float64,
 ) -> torch.Tensor:
-    """Uniform directions on the unit sphere, float64, shape ``(N, n)``."""
-    z = torch.randn(N, n, generator=generator, dtype=torch.float64, device=device)
+    """Uniform directions on the unit sphere, shape ``(N, n)``, drawn in ``dtype``."""
+    z = torch.randn(N, n, generator=generator, dtype=dtype, device=device)
     # A Gaussian vector is exactly 0 with probability 0; the clamp only guards against the
     # impossible division by zero rather than changing the distribution.
     return z / torch.linalg.vector_norm(z, dim=1, keepdim=True).clamp_min(1e-300)
@@ -59,6 +62,7 @@ def sample_sphere(
     generator: torch.Generator | None = None,
     dtype: torch.dtype = torch.float32,
     device: torch.device | str | None = None,
+    draw_float64: bool = True,
 ) -> torch.Tensor:
     """Draw ``N`` points uniformly on the sphere of ``radius`` in R^n.
 
@@ -69,6 +73,7 @@ def sample_sphere(
         generator: Source of randomness; ``None`` uses torch's default generator.
         dtype: Floating-point dtype of the result.
         device: Device of the result; defaults to the generator's device (or the CPU).
+        draw_float64: Draw and normalise in float64 (default); False draws in ``dtype``.
 
     Returns:
         x: ``(N, n)`` with ``||x_i||_2 == radius`` to the precision of ``dtype``.
@@ -82,7 +87,7 @@ def sample_sphere(
         raise InputError(f"radius must be > 0 (got {radius})")
     _check_dtype(dtype)
     draw = _draw_device(generator, device)
-    x = radius * _unit_directions(N, n, generator, draw)
+    x = radius * _unit_directions(N, n, generator, draw, torch.float64 if draw_float64 else dtype)
     return x.to(device=device if device is not None else draw, dtype=dtype)
 
 

@@ -33,9 +33,9 @@ from advgeom.data.spheres import sample_sphere
 from advgeom.errors import InputError
 from advgeom.experiments.claims import claim
 from advgeom.experiments.context import RunContext
-from advgeom.experiments.gilmer2018._measure import describe_rate, error_rate
 from advgeom.experiments.registry import Experiment, register
-from advgeom.models.mlp import ReLUMLP
+from advgeom.metrics.error_rate import describe_rate, sphere_error_rate
+from advgeom.models.mlp import ReLUMLP, initialise
 from advgeom.plotting import new_figure
 from advgeom.train.spheres import SphereTraining, train_on_spheres
 
@@ -86,7 +86,7 @@ class Config:
 def snapshot(model: ReLUMLP, step: int, cfg: Config, attack_x: torch.Tensor,
              mc_gen: torch.Generator) -> dict:
     """mu(E) by Monte Carlo and d(E) by the manifold attack, both on the inner sphere."""
-    mu = error_rate(model, attack_x.shape[1], radius=1.0, label=0, samples=cfg.mc_samples,
+    mu = sphere_error_rate(model, attack_x.shape[1], radius=1.0, label=0, samples=cfg.mc_samples,
                     chunk=cfg.chunk, generator=mc_gen, device=attack_x.device)
     y = torch.zeros(attack_x.shape[0], dtype=torch.long, device=attack_x.device)
     res = manifold_pgd(model, attack_x, y, steps=cfg.attack_steps, step_size=cfg.step_size,
@@ -108,7 +108,7 @@ def train_and_trace(cfg: Config, ctx: RunContext, n: int) -> dict:
     """Train one ReLU MLP online at dimension ``n``; measure mu(E) and d(E) at snapshots."""
     gen = ctx.generator("train", n)
     model = ReLUMLP(in_features=n, hidden=cfg.hidden, depth=cfg.depth)
-    _reinit(model, gen)  # results follow --seed alone, not torch's global generator
+    initialise(model, gen)  # results follow --seed alone, not torch's global generator
     model.to(ctx.device)
     attack_x = sample_sphere(cfg.attack_points, n, generator=ctx.generator("attack", n))
     attack_x = attack_x.to(ctx.device)
@@ -120,17 +120,6 @@ def train_and_trace(cfg: Config, ctx: RunContext, n: int) -> dict:
                      on_step=lambda step, m: trace.append(snapshot(m, step, cfg, attack_x, mc_gen)),
                      description=f"ReLU-h{cfg.hidden}-d{cfg.depth}, n = {n}")
     return {"n": n, "trace": trace}
-
-
-def _reinit(model: ReLUMLP, gen: torch.Generator) -> None:
-    """PyTorch's default Linear init (uniform, bound 1/sqrt(fan_in)) drawn from ``gen``."""
-    with torch.no_grad():
-        for layer in model.modules():
-            if isinstance(layer, torch.nn.Linear):
-                bound = 1 / math.sqrt(layer.in_features)
-                layer.weight.uniform_(-bound, bound, generator=gen)
-                if layer.bias is not None:
-                    layer.bias.uniform_(-bound, bound, generator=gen)
 
 
 def run(cfg: Config, ctx: RunContext) -> dict:
