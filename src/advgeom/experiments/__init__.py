@@ -3,6 +3,7 @@
 Importing this package registers every experiment; :func:`registry.all_experiments` lists them.
 """
 
+from advgeom.experiments.gilmer2018 import bound as _spheres_bound  # noqa: F401
 from advgeom.experiments.gilmer2018 import caps as _spheres_caps  # noqa: F401
 from advgeom.experiments.gilmer2018 import dimension as _spheres_dimension  # noqa: F401
 from advgeom.experiments.gilmer2018 import halfspace as _spheres_halfspace  # noqa: F401
