@@ -11,6 +11,9 @@ from advgeom.experiments.gilmer2018 import ignore as _spheres_ignore  # noqa: F4
 from advgeom.experiments.gilmer2018 import quadratic as _spheres_quadratic  # noqa: F401
 from advgeom.experiments.gilmer2018 import sampling as _spheres_sampling  # noqa: F401
 from advgeom.experiments.gilmer2018 import slices as _spheres_slices  # noqa: F401
+from advgeom.experiments.zou2018 import directions as _softmax_directions  # noqa: F401
+from advgeom.experiments.zou2018 import unbounded as _softmax_unbounded  # noqa: F401
+from advgeom.experiments.zou2018 import universality as _softmax_universality  # noqa: F401
 from advgeom.experiments.registry import PAPERS, Experiment, all_experiments, get, register
 
 __all__ = ["PAPERS", "Experiment", "all_experiments", "get", "register"]

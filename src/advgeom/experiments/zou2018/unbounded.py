@@ -1,0 +1,319 @@
+"""``softmax.unbounded``: every decision region of a wide softmax layer reaches infinity.
+
+Paper: Zou, Su, Pang, Zhu, "Geometric Universality of Adversarial Examples in Deep Learning"
+(Theorem 2, Fig. 1 left). For l > m, each class region of ``S(W h + b)`` contains a direction
+along which points stay in the class forever with identical probabilities (a direction of V);
+when l < m a region can be bounded. For every class region of random heads (``nn.Linear``
+initialisation) with l > m and l < m, and of the heads of two ReLU MLPs trained on digits
+(penultimate width above and below m = 10), linear programmes
+(:func:`advgeom.geometry.softmax_regions.class_region`) find a point inside the region and a
+direction to infinity, or prove there is none. Each direction is checked by evaluating the head
+far along it (theta up to 1e6, float64) and by an independent LP that must be unbounded; each
+bounded region by its finite extent. The trained heads are also examined in the orthant h >= 0
+that ReLU features live in (the paper assumes H = R^l).
+
+Run: ``advgeom run softmax.unbounded [--scale smoke|default|paper]``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from advgeom.errors import InputError
+from advgeom.experiments.claims import claim
+from advgeom.experiments.context import RunContext
+from advgeom.experiments.registry import Experiment, register
+from advgeom.experiments.zou2018 import _model
+from advgeom.experiments.zou2018.directions import linear_init
+from advgeom.geometry import softmax as sm
+from advgeom.geometry import softmax_regions as sr
+from advgeom.plotting import new_figure
+
+
+@dataclass(frozen=True)
+class Config:
+    """Head shapes on both sides of l = m; the paper has no experiment, only Fig. 1's sketch."""
+
+    # ImageNet's (2048, 1000) would need 5000 LPs of 2048 variables; (600, 500) keeps l > m.
+    above: tuple[tuple[int, int], ...] = ((11, 10), (20, 10), (64, 10), (150, 100), (600, 500))
+    below: tuple[tuple[int, int], ...] = ((2, 6), (3, 10), (5, 10), (5, 20))
+    draws_above: int = 3
+    draws_below: int = 30
+    trained_widths: tuple[int, ...] = (5, 32)  # penultimate widths l of digits MLPs (m = 10)
+    depth: int = 2
+    epochs: int = 30
+    batch_size: int = 64
+    lr: float = 1e-3
+    thetas: tuple[float, ...] = (1e2, 1e4, 1e6)  # how far along each direction we evaluate
+    theta_prob: float = 1e4  # farthest step along V for the probability check
+    tol: float = 1e-9
+    max_extent_dim: int = 8  # bounded regions are re-checked by 2 l LPs up to this l
+
+    def __post_init__(self) -> None:
+        for name in ("draws_above", "draws_below", "depth", "epochs", "batch_size"):
+            if getattr(self, name) < 1:
+                raise InputError(f"{name} must be >= 1 (got {getattr(self, name)})")
+        if any(len(s) != 2 or s[1] < 2 or s[0] <= s[1] for s in self.above):
+            raise InputError(f"above must hold (l, m) with l > m >= 2 (got {self.above})")
+        if any(len(s) != 2 or s[0] < 1 or s[0] >= s[1] for s in self.below):
+            raise InputError(f"below must hold (l, m) with 1 <= l < m (got {self.below})")
+        if not self.thetas or min(self.thetas) <= 0:
+            raise InputError(f"thetas must be positive (got {self.thetas})")
+        for name in ("lr", "theta_prob", "tol"):
+            if not 0 < getattr(self, name) < math.inf:
+                raise InputError(f"{name} must be > 0 (got {getattr(self, name)})")
+
+
+def examine(head, cfg: Config, *, domain: str = "all") -> dict:
+    """Kinds of all class regions of a head, with the checks of each direction or bound."""
+    W, b = sm.head_weights(head)
+    V = sm.adversarial_subspace((W, b))
+    regions, checks = sr.class_regions((W, b), domain=domain), []
+    for r in regions:
+        rec = {"cls": r.cls, "kind": r.kind, "inradius": r.inradius, "growth": r.growth}
+        if r.unbounded:
+            far = sr.far_along((W, b), r, cfg.thetas)
+            rec |= {
+                "stays": all(c == r.cls for c in far["classes"]),
+                "lp_unbounded": sr.is_unbounded_lp((W, b), r, domain=domain),
+                "margins": far["margins"],
+            }
+        elif r.kind == "bounded" and W.shape[1] <= cfg.max_extent_dim:
+            lo, hi = sr.region_box((W, b), r.cls, domain=domain)
+            rec |= {"extent": float(np.abs(np.r_[lo, hi]).max()), "box": [lo.tolist(), hi.tolist()]}
+        if r.interior is not None and V.dim and domain == "all":
+            rec["v_change"] = sm.probability_change(
+                (W, b), r.interior, V.basis[:, :1], thetas=(-cfg.theta_prob, cfg.theta_prob)
+            )
+        checks.append(rec)
+    out = {"l": W.shape[1], "m": W.shape[0], "dim_V": V.dim, "domain": domain, "regions": checks}
+    if W.shape[1] == 2:  # kept for the Fig. 1 (left) picture
+        out["head"] = {
+            "W": W.tolist(),
+            "b": b.tolist(),
+            "interior": [None if r.interior is None else r.interior.tolist() for r in regions],
+            "direction": [None if r.direction is None else r.direction.tolist() for r in regions],
+        }
+    return out
+
+
+def random_shape(cfg: Config, ctx: RunContext, width: int, m: int, draws: int) -> list[dict]:
+    """Examine ``draws`` random ``nn.Linear(width, m)`` heads."""
+    return [
+        examine(linear_init(width, m, ctx.generator("head", width, m, k)), cfg)
+        for k in range(draws)
+    ]
+
+
+def trained(cfg: Config, ctx: RunContext, width: int) -> dict:
+    gen = ctx.generator("trained", width)
+    digits = _model.load_digits(ctx.device)
+    model = _model.build(width, cfg.depth, parallel=False, generator=gen)
+    acc = _model.train(
+        model, digits, epochs=cfg.epochs, batch_size=cfg.batch_size, lr=cfg.lr, generator=gen
+    )
+    return acc | {
+        "all": examine(model[-1], cfg),
+        "nonnegative": examine(model[-1], cfg, domain="nonnegative"),
+    }
+
+
+def run(cfg: Config, ctx: RunContext) -> dict:
+    heads = {}
+    for shapes, draws in ((cfg.above, cfg.draws_above), (cfg.below, cfg.draws_below)):
+        for width, m in shapes:
+            heads[f"{width}x{m}"] = ctx.point(
+                f"random {width}x{m}", lambda w=width, m=m, d=draws: random_shape(cfg, ctx, w, m, d)
+            )
+    nets = {
+        str(w): ctx.point(f"trained l={w}", lambda w=w: trained(cfg, ctx, w))
+        for w in cfg.trained_widths
+    }
+    metrics = {"random": heads, "trained": nets}
+    return {"claims": claims(cfg, metrics), "metrics": metrics}
+
+
+def census(heads: list[dict]) -> dict[str, int]:
+    """Number of regions of each kind over a list of examined heads."""
+    kinds = [r["kind"] for h in heads for r in h["regions"]]
+    return {k: kinds.count(k) for k in sr.KINDS}
+
+
+def _heads(m: dict, wide: bool, domain: str = "all") -> list[dict]:
+    out = [h for hs in m["random"].values() for h in hs if (h["l"] > h["m"]) == wide]
+    return out + [t[domain] for t in m["trained"].values() if (t[domain]["l"] > 10) == wide]
+
+
+def claims(cfg: Config, m: dict) -> list[dict]:
+    wide = [r for h in _heads(m, True) for r in h["regions"] if r["kind"] != "empty"]
+    verified = [r for r in wide if r.get("stays") and r.get("lp_unbounded")]
+    relu = census([t["nonnegative"] for t in m["trained"].values() if t["nonnegative"]["l"] > 10])
+    changes = [r["v_change"] for r in wide if "v_change" in r]
+    narrow = [r for h in _heads(m, False) for r in h["regions"] if r["kind"] != "empty"]
+    bounded = [r for r in narrow if r["kind"] == "bounded"]
+    checked = [r for r in bounded if "extent" in r]
+    narrow_ok = [r for r in narrow if r["kind"] == "bounded" or r.get("stays")]
+    return [
+        claim(
+            "regions_unbounded_l_gt_m",
+            "Theorem 2: when l > m, every class region extends to infinity: points far along "
+            "some direction keep the class.",
+            paper_value=1.0,
+            measured=len(verified) / max(len(wide), 1),
+            agrees=len(wide) > 0 and len(verified) == len(wide),
+            note=f"share of the {len(wide)} non-empty regions of l > m heads (random and "
+            f"trained) whose LP direction keeps the class at theta = "
+            f"{', '.join(f'{t:g}' for t in cfg.thetas)} and makes an unbounded LP; kinds "
+            f"{census(_heads(m, True))}. In the orthant h >= 0 of ReLU features the trained "
+            f"wide head's regions are {relu}",
+        ),
+        claim(
+            "identical_probabilities_far",
+            "Theorem 2: ... with identical output probabilities (along the directions of V).",
+            paper_value=0.0,
+            measured=max(changes, default=0.0),
+            agrees=bool(changes) and max(changes) <= cfg.tol,
+            note=f"largest probability change from the {len(changes)} interior points of l > m "
+            f"regions moved by |theta| <= {cfg.theta_prob:g} along V, float64; agrees when <= "
+            f"{cfg.tol:g}",
+        ),
+        claim(
+            "bounded_regions_l_lt_m",
+            "Fig. 1 (left): when l < m a decision region can be bounded.",
+            paper_value="some regions bounded",
+            measured=len(bounded) / max(len(narrow), 1),
+            agrees=len(bounded) > 0
+            and all(math.isfinite(r["extent"]) for r in checked)
+            and len(narrow_ok) == len(narrow),
+            note=f"share of the {len(narrow)} non-empty regions of l < m heads that are bounded "
+            f"({len(bounded)}; {len(checked)} re-checked by their finite extent); kinds "
+            f"{census(_heads(m, False))}; every unbounded one verified far along its direction: "
+            f"{len(narrow_ok) == len(narrow)}",
+        ),
+    ]
+
+
+COLORS = {"strict": "C0", "recession": "C1", "invariant": "C2", "bounded": "C3", "empty": "0.7"}
+
+
+def plot(results: dict) -> dict:
+    """Fig. 1 (left) on a random 2-D head; census of region kinds; margins far along."""
+    m = results["metrics"]
+    fig, axes = new_figure(3, width=4.8)
+    _picture(axes[0, 0], m)
+    ax = axes[0, 1]
+    rows = [(f"{k} random", census(v)) for k, v in m["random"].items()]
+    rows += [
+        (f"{w}x10 trained{' h>=0' if d == 'nonnegative' else ''}", census([t[d]]))
+        for w, t in m["trained"].items()
+        for d in ("all", "nonnegative")
+    ]
+    left = np.zeros(len(rows))
+    for kind in sr.KINDS:
+        share = np.array([c[kind] / max(sum(c.values()), 1) for _, c in rows])
+        ax.barh(range(len(rows)), share, left=left, color=COLORS[kind], label=kind)
+        left += share
+    ax.set_yticks(range(len(rows)), [r[0] for r in rows], fontsize=6)
+    ax.set(xlabel="share of class regions", title="Region kinds (l x m)")
+    ax.legend(fontsize=6)
+    ax = axes[0, 2]
+    thetas = results["config"]["thetas"]
+    for w, t in m["trained"].items():
+        for r in t["all"]["regions"]:
+            if "margins" in r:
+                ax.plot(
+                    thetas,
+                    np.maximum(r["margins"], 1e-3),
+                    "o-",
+                    ms=3,
+                    color="C0" if int(w) > 10 else "C1",
+                    alpha=0.6,
+                )
+    ax.plot([], [], "C0o-", label="l > m trained"), ax.plot([], [], "C1o-", label="l < m trained")
+    ax.set(
+        xscale="log",
+        yscale="log",
+        xlabel="theta",
+        ylabel="margin of the class",
+        title="Far along each region's direction",
+    )
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    return {"unbounded": fig}
+
+
+def _fattest(h: dict) -> float:
+    """Largest inradius / box size over a head's bounded regions (0 without one)."""
+    fat = [r["inradius"] / np.ptp(r["box"], axis=0).max() for r in h["regions"] if "box" in r]
+    return max(fat, default=0.0)
+
+
+def _picture(ax, m: dict) -> None:
+    flat = [h for hs in m["random"].values() for h in hs if "head" in h]
+    if not flat:
+        ax.set_axis_off()
+        return
+    h = max(flat, key=_fattest)  # the draw whose bounded region shows best
+    W, b = np.asarray(h["head"]["W"]), np.asarray(h["head"]["b"])
+    boxes = [np.asarray(r["box"]) for r in h["regions"] if "box" in r]
+    if boxes:
+        centre = boxes[0].mean(axis=0)
+        half = 2.5 * np.ptp(boxes[0], axis=0).max()
+    else:
+        centre, half = np.zeros(2), 3 * float(np.abs(b).max() / np.abs(W).max())
+    gx = np.linspace(centre[0] - half, centre[0] + half, 300)
+    gy = np.linspace(centre[1] - half, centre[1] + half, 300)
+    xx, yy = np.meshgrid(gx, gy)
+    grid = np.stack([xx.ravel(), yy.ravel()], 1)
+    label = (grid @ W.T + b).argmax(1)
+    levels = np.arange(len(W) + 1) - 0.5
+    ax.contourf(xx, yy, label.reshape(xx.shape), levels=levels, cmap="tab10", alpha=0.35)
+    ax.contour(xx, yy, label.reshape(xx.shape), levels=levels, colors="k", linewidths=0.4)
+    for r, d in zip(h["regions"], h["head"]["direction"], strict=True):
+        if not np.any(label == r["cls"]):
+            continue  # empty, or outside the window
+        p = grid[label == r["cls"]].mean(axis=0)
+        ax.text(
+            *p,
+            f"{r['cls']}: {r['kind']}",
+            fontsize=7,
+            ha="center",
+            color=COLORS[r["kind"]],
+            weight="bold",
+        )
+        if d is not None:
+            ax.annotate(
+                "",
+                xy=p + np.multiply(d, half / 3),
+                xytext=p,
+                arrowprops={"arrowstyle": "->", "color": "k", "lw": 0.8},
+            )
+    ax.set(xlabel="h1", ylabel="h2", title=f"Fig. 1 left: l = 2 < m = {len(W)} (random head)")
+
+
+EXPERIMENT = register(
+    Experiment(
+        id="softmax.unbounded",
+        paper="zou",
+        title="Theorem 2 / Fig. 1 left: class regions reach infinity when l > m, can be bounded "
+        "when l < m",
+        config=Config,
+        run=run,
+        plot=plot,
+        scales={
+            "smoke": {
+                "above": ((5, 4), (12, 10)),
+                "below": ((2, 6), (3, 8)),
+                "draws_above": 1,
+                "draws_below": 6,
+                "trained_widths": (5, 12),
+                "epochs": 2,
+            },
+            # One draw per wide shape (a 150 x 100 head takes ~7 s of LPs) and no 600 x 500.
+            "default": {"above": ((11, 10), (20, 10), (64, 10), (150, 100)), "draws_above": 1},
+        },
+    )
+)

@@ -1,0 +1,388 @@
+"""``softmax.universality``: a test of the universality conjecture on a trained digits model.
+
+Paper: Zou, Su, Pang, Zhu, "Geometric Universality of Adversarial Examples in Deep Learning"
+(Conjecture, Definition 2, Fig. 1 right). Conjecture: for most feature maps g and non-parallel
+softmax layers, for any pair (x, y), (x', y') with y != y' there is an imperceptible x* with
+``||x* - x||_p <= eps`` and ``g(x*) = g(x') + theta d'``, d' an adversarial direction of class y'.
+The paper gives no experiment and no number.
+
+What makes the target well defined. Definition 1's directions do not depend on the point or the
+class: at any h they are the subspace V of the head (``W d`` a multiple of 1), so "an adversarial
+direction of class y'" is a direction of V taken at ``g(x')``, and over all d' in V and theta in R
+the targets ``g(x') + theta d'`` fill the affine subspace ``T = g(x') + V``, on which the softmax
+output equals that of x' exactly. We therefore minimise the distance from ``g(x*)`` to T,
+``||P (g(x*) - g(x'))||`` with P the orthogonal projection onto V's complement (the best theta and
+d' are the projection of ``g(x*) - g(x')`` onto V, in closed form), by PGD in input space (l_inf
+ball of radius eps, pixels kept in [0, 1], no random start). Consequences: x' must be classified
+y' (pairs are drawn among test points the model gets right); no particular theta is demanded,
+which matters because ReLU features are >= 0 and most of T lies outside the reachable orthant;
+when V = {0} (l < m) T is the single point ``g(x')``. (Theorem 2's LP direction of class y'
+keeps the class but not the probabilities, giving a ray rather than a subspace; we follow
+Definition 1.) Success: some iterate inside the ball is classified y' (the conjecture asks for
+existence; the output on T is the output of x'); we also report how close the last iterate's
+g(x*) comes to T relative to where g(x) started, the literal form of the conjecture. Beside it:
+plain targeted PGD on the cross-entropy (:func:`advgeom.attacks.pgd`), same steps and budget.
+
+Heads: a standard ``nn.Linear`` head and a parallel one (:class:`ChainHead`: every class weight
+on one line, so all boundaries are parallel and classes two or more apart are separated by the
+classes between them, Fig. 1 right), each trained end to end with the same MLP, data and steps.
+Adjacency of each pair comes from the LPs of
+:func:`advgeom.geometry.softmax_parallel.realised_boundaries`. For the chain head V is everything
+orthogonal to its one direction u, so T is ``{h : u . h = u . g(x')}`` and both attacks follow
+the sign of the input gradient of ``u . g``: they move alike. The chain model is also less
+accurate (it must order the ten digits along one line), which the claim notes.
+
+Run: ``advgeom run softmax.universality [--scale smoke|default|paper]``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from advgeom.attacks import pgd
+from advgeom.devices import single_thread_on_cpu
+from advgeom.errors import InputError
+from advgeom.experiments.claims import claim
+from advgeom.experiments.context import RunContext
+from advgeom.experiments.registry import Experiment, register
+from advgeom.experiments.zou2018 import _model
+from advgeom.geometry import softmax as sm
+from advgeom.geometry import softmax_parallel as sp
+from advgeom.plotting import new_figure
+
+HEADS = ("standard", "parallel")
+
+
+@dataclass(frozen=True)
+class Config:
+    """No settings in the paper: these are ours (the ``paper`` scale uses more pairs)."""
+
+    hidden: int = 64  # penultimate width l (> m = 10)
+    depth: int = 2
+    epochs: int = 40
+    batch_size: int = 64
+    lr: float = 1e-2  # the chain head needs it (1e-3: 47% test accuracy after 40 epochs)
+    pairs: int = 1000  # candidate pairs (x, y), (x', y'), y != y', drawn from the test set
+    eps: tuple[float, ...] = (0.02, 0.05, 0.1, 0.15, 0.2, 0.3)  # l_inf radii, pixels in [0, 1]
+    eps_imperceptible: float = 0.1  # the radius the claims read (1.6 of the 16 grey levels)
+    steps: int = 300  # 100 steps of eps / 10 left the chain head's separated pairs short by ~5%
+    step_fraction: float = 0.05  # step size = step_fraction * eps
+    any_pair: float = 0.95  # success rate read as "for any pair"
+    feature_tol: float = 0.1  # relative distance to T read as "g(x*) on T"
+
+    def __post_init__(self) -> None:
+        for name in ("hidden", "depth", "epochs", "batch_size", "pairs", "steps"):
+            if getattr(self, name) < 1:
+                raise InputError(f"{name} must be >= 1 (got {getattr(self, name)})")
+        if not self.eps or min(self.eps) <= 0 or max(self.eps) > 1:
+            raise InputError(f"eps must be radii in (0, 1] (got {self.eps})")
+        if self.eps_imperceptible not in self.eps:
+            raise InputError(
+                f"eps_imperceptible must be one of eps {self.eps} (got {self.eps_imperceptible})"
+            )
+        for name in ("lr", "step_fraction", "feature_tol"):
+            if not 0 < getattr(self, name) < math.inf:
+                raise InputError(f"{name} must be > 0 (got {getattr(self, name)})")
+        if not 0 < self.any_pair <= 1:
+            raise InputError(f"any_pair must be in (0, 1] (got {self.any_pair})")
+
+
+def draw_pairs(y: torch.Tensor, count: int, gen: torch.Generator) -> np.ndarray:
+    """``(count, 2)`` test indices (i, j) with ``y[i] != y[j]``, uniform over such pairs."""
+    n = len(y)
+    i = torch.randint(0, n, (count,), generator=gen)
+    shift = torch.randint(1, n, (count,), generator=gen)
+    j = (i + shift) % n
+    while bool((same := y[i] == y[j]).any()):  # redraw partners of the same class
+        j[same] = (i[same] + torch.randint(1, n, (int(same.sum()),), generator=gen)) % n
+    return torch.stack([i, j], 1).numpy()
+
+
+def head_geometry(head) -> dict:
+    """dim V, realised boundaries and parallel pairs of a trained head."""
+    V = sm.adversarial_subspace(head)
+    parallel, smallest = sp.parallel_boundaries(head)
+    return {
+        "dim_V": V.dim,
+        "l": V.l,
+        "m": V.m,
+        "adjacent": sp.realised_boundaries(head),
+        "parallel_pairs": len(parallel),
+        "smallest_angle": smallest,
+    }
+
+
+def projection(head, like: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """``Q`` (l, l - dim V), the orthonormal complement of V, and ``W Q``, ``b``.
+
+    ``g Q`` is where g sits modulo V, and ``(g Q) (W Q)^T + b`` are the logits up to a common
+    shift (``W`` maps V into span(1)), so their argmax is the head's class: the search can judge
+    success from the projected features alone. Tensors take ``like``'s dtype and device.
+    """
+    V = sm.adversarial_subspace(head)
+    W, b = (torch.as_tensor(a, dtype=like.dtype, device=like.device) for a in sm.head_weights(head))
+    Q = torch.as_tensor(V.complement, dtype=like.dtype, device=like.device)
+    return Q, W @ Q, b
+
+
+def attack_pairs(model, head, x, x_target, y_target, cfg: Config, eps: float) -> dict:
+    """The feature-space search towards T and targeted PGD at one radius."""
+    Q, headQ, b = projection(head, x)
+
+    def project(inp):
+        return _model.features(model, inp) @ Q
+
+    def same_class(out, target):
+        return (out @ headQ.T).add(b).argmax(1) == (target @ headQ.T).add(b).argmax(1)
+
+    with torch.no_grad():
+        target, start = project(x_target), project(x)
+    opts = {
+        "eps": eps,
+        "steps": cfg.steps,
+        "step_size": cfg.step_fraction * eps,
+        "bounds": (0.0, 1.0),
+        "targeted": True,
+    }
+    out = {}
+    for name, res in (
+        ("feature", pgd(project, x, target, loss="mse", is_adversarial=same_class, **opts)),
+        ("pgd", pgd(model, x, y_target, **opts)),
+    ):
+        with torch.no_grad():
+            last = model(res.x_adv).argmax(1) == y_target
+            gap = (project(res.x_adv) - target).norm(dim=1) / (start - target).norm(dim=1)
+        # Success: some iterate inside the ball was classified y' (the conjecture asks for
+        # existence); the distance to T is the last iterate's, the one the search ends on.
+        out[name] = {
+            "success": (res.steps_to_success >= 0).cpu().tolist(),
+            "success_last": last.cpu().tolist(),
+            "residual": gap.cpu().tolist(),
+        }
+    return out
+
+
+def evaluate_head(cfg: Config, ctx: RunContext, kind: str, pairs: np.ndarray) -> dict:
+    """Train one model, keep the pairs it classifies right, attack them at every eps."""
+    gen = ctx.generator("train", kind)
+    digits = _model.load_digits(ctx.device)
+    model = _model.build(cfg.hidden, cfg.depth, parallel=kind == "parallel", generator=gen)
+    acc = _model.train(
+        model, digits, epochs=cfg.epochs, batch_size=cfg.batch_size, lr=cfg.lr, generator=gen
+    )
+    x, y = digits["x_test"], digits["y_test"]
+    with torch.no_grad():
+        right = (model(x).argmax(1) == y).cpu().numpy()
+    keep = pairs[right[pairs[:, 0]] & right[pairs[:, 1]]]
+    i, j = (torch.as_tensor(keep[:, k], device=x.device) for k in (0, 1))
+    geometry = head_geometry(model[-1])
+    adjacent = {tuple(p) for p in geometry["adjacent"]}
+    labels = y.cpu().numpy()
+    none = {"success": [], "success_last": [], "residual": []}
+    with single_thread_on_cpu(x.device):
+        runs = [
+            {"eps": e}
+            | (
+                attack_pairs(model, model[-1], x[i], x[j], y[j], cfg, e)
+                if len(keep)
+                else {"feature": none, "pgd": none}
+            )
+            for e in cfg.eps
+        ]
+    return (
+        acc
+        | geometry
+        | {
+            "pairs": len(keep),
+            "classes": [[int(labels[a]), int(labels[c])] for a, c in keep],
+            "pair_adjacent": [
+                tuple(sorted((int(labels[a]), int(labels[c])))) in adjacent for a, c in keep
+            ],
+            "runs": runs,
+        }
+    )
+
+
+def run(cfg: Config, ctx: RunContext) -> dict:
+    y_test = _model.load_digits(torch.device("cpu"))["y_test"]
+    pairs = draw_pairs(y_test, cfg.pairs, ctx.generator("pairs"))
+    heads = {k: ctx.point(k, lambda k=k: evaluate_head(cfg, ctx, k, pairs)) for k in HEADS}
+    metrics = {"heads": heads}
+    return {"claims": claims(cfg, metrics), "metrics": metrics}
+
+
+def rate(h: dict, eps: float, attack: str, subset: str = "all") -> tuple[float, int]:
+    """Success rate and number of pairs at ``eps`` (subset: all, adjacent or separated)."""
+    r = next(r for r in h["runs"] if r["eps"] == eps)
+    hits = np.asarray(r[attack]["success"], dtype=bool)
+    adj = np.asarray(h["pair_adjacent"], dtype=bool)
+    mask = {"all": np.ones_like(adj), "adjacent": adj, "separated": ~adj}[subset]
+    return (float(hits[mask].mean()) if mask.any() else float("nan")), int(mask.sum())
+
+
+def claims(cfg: Config, m: dict) -> list[dict]:
+    std, par = m["heads"]["standard"], m["heads"]["parallel"]
+    e = cfg.eps_imperceptible
+    feat, n = rate(std, e, "feature")
+    plain, _ = rate(std, e, "pgd")
+    reached = [e2 for e2 in cfg.eps if rate(std, e2, "feature")[0] >= cfg.any_pair]
+    runs = next(r for r in std["runs"] if r["eps"] == e)
+    gaps = np.asarray(runs["feature"]["residual"])
+    on_t = float(np.mean(gaps <= cfg.feature_tol))
+    return [
+        claim(
+            "universality_standard_head",
+            "Conjecture: for a non-parallel head, for any pair (x, y), (x', y') an imperceptible "
+            "x* exists whose features lie on g(x') + theta d' (so it is classified y').",
+            paper_value="any pair (no number given)",
+            measured=feat,
+            agrees=feat >= cfg.any_pair,
+            note=f"share of {n} test pairs (both classified right) where the search towards "
+            f"g(x') + V within l_inf eps = {e:g} ends classified y'; agrees when >= "
+            f"{cfg.any_pair:g}. Targeted PGD on the same pairs: {plain:.3f}. Smallest eps with "
+            f">= {cfg.any_pair:g}: {min(reached) if reached else 'none up to ' + str(max(cfg.eps))}"
+            f". Head: l = {std['l']}, m = {std['m']}, dim V = {std['dim_V']}, "
+            f"{std['parallel_pairs']} parallel boundary pairs (smallest angle "
+            f"{std['smallest_angle']:.3g} rad), test accuracy {std['test_accuracy']:.3f}",
+        ),
+        claim(
+            "features_reach_target_set",
+            "Conjecture, literally: g(x*) = g(x') + theta d', i.e. the features reach the set "
+            "g(x') + V.",
+            paper_value="g(x*) on g(x') + V",
+            measured=on_t,
+            agrees=on_t >= cfg.any_pair,
+            note=f"share of pairs at eps = {e:g} whose distance from g(x*) to g(x') + V is at most "
+            f"{cfg.feature_tol:g} of the distance from g(x) (median {np.median(gaps):.3f}); "
+            f"agrees when >= {cfg.any_pair:g}",
+        ),
+        _parallel_claim(cfg, std, par),
+    ]
+
+
+def _parallel_claim(cfg: Config, std: dict, par: dict) -> dict:
+    e = cfg.eps_imperceptible
+    sep, n_sep = rate(par, e, "feature", "separated")
+    adj, n_adj = rate(par, e, "feature", "adjacent")
+    if n_sep and n_adj:
+        se = math.sqrt(sep * (1 - sep) / n_sep + adj * (1 - adj) / n_adj)
+        diff = adj - sep
+        agrees = True if diff > 2 * se else (False if diff <= 0 else None)
+    else:
+        se, diff, agrees = float("nan"), float("nan"), None
+    top = max(cfg.eps)
+    far = [
+        rate(par, top, "feature", "separated")[0],
+        rate(par, top, "feature", "adjacent")[0],
+        rate(std, top, "feature")[0],
+    ]
+    pgd_sep, _ = rate(par, e, "pgd", "separated")
+    pgd_adj, _ = rate(par, e, "pgd", "adjacent")
+    return claim(
+        "parallel_head_separates",
+        "Fig. 1 (right): in a parallel head, classes that parallel boundaries keep apart (not "
+        "adjacent) are harder to reach by adversarial examples.",
+        paper_value="harder (no number given)",
+        measured={
+            k: v if math.isfinite(v) else None
+            for k, v in (
+                ("separated", sep),
+                ("adjacent", adj),
+                ("standard", rate(std, e, "feature")[0]),
+            )
+        },
+        agrees=agrees,
+        note=f"feature-search success at eps = {e:g} on the parallel (chain) head for {n_sep} "
+        f"separated and {n_adj} adjacent pairs; targeted PGD: {pgd_sep:.3f} vs {pgd_adj:.3f}. "
+        f"Agrees when adjacent - separated > 2 standard errors ({diff:.3f} vs {2 * se:.3f}); "
+        "None when positive but within 2 standard errors (more pairs: the paper scale), or "
+        f"without pairs of both kinds. At the largest eps = {top:g}: separated {far[0]:.3f}, "
+        f"adjacent {far[1]:.3f}, standard head {far[2]:.3f}. Head: dim V = {par['dim_V']}, "
+        f"{par['parallel_pairs']} "
+        f"parallel boundary pairs, test accuracy {par['test_accuracy']:.3f} (standard "
+        f"{std['test_accuracy']:.3f})",
+    )
+
+
+def plot(results: dict) -> dict:
+    """Success vs eps for both heads and attacks; separated vs adjacent; distance to T."""
+    heads = results["metrics"]["heads"]
+    eps = results["config"]["eps"]
+    fig, axes = new_figure(3, width=4.6)
+    styles = {"feature": "-", "pgd": "--"}
+    names = {"feature": "search to g(x')+V", "pgd": "targeted PGD"}
+    for c, kind in enumerate(HEADS):
+        for attack in ("feature", "pgd"):
+            axes[0, 0].plot(
+                eps,
+                [rate(heads[kind], e, attack)[0] for e in eps],
+                styles[attack],
+                marker="o",
+                ms=3,
+                color=f"C{c}",
+                label=f"{kind}: {names[attack]}",
+            )
+    for c, subset in enumerate(("adjacent", "separated")):
+        for attack in ("feature", "pgd"):
+            axes[0, 1].plot(
+                eps,
+                [rate(heads["parallel"], e, attack, subset)[0] for e in eps],
+                styles[attack],
+                marker="o",
+                ms=3,
+                color=f"C{c + 2}",
+                label=f"{subset}: {names[attack]}",
+            )
+    for c, kind in enumerate(HEADS):
+        for attack in ("feature", "pgd"):
+            med = [
+                np.median(next(r for r in heads[kind]["runs"] if r["eps"] == e)[attack]["residual"])
+                for e in eps
+            ]
+            axes[0, 2].plot(
+                eps,
+                med,
+                styles[attack],
+                marker="o",
+                ms=3,
+                color=f"C{c}",
+                label=f"{kind}: {names[attack]}",
+            )
+    axes[0, 2].axhline(results["config"]["feature_tol"], color="k", lw=0.8, ls=":")
+    axes[0, 0].set(title="Success (classified y')", ylabel="share of pairs")
+    axes[0, 1].set(title="Parallel (chain) head by pair", ylabel="share of pairs")
+    axes[0, 2].set(
+        title="Distance of g(x*) to g(x') + V", ylabel="relative to g(x) (median)", yscale="log"
+    )
+    for ax in axes[0]:
+        ax.set(xlabel="eps (l_inf)")
+        ax.legend(fontsize=6)
+    fig.tight_layout()
+    return {"universality": fig}
+
+
+EXPERIMENT = register(
+    Experiment(
+        id="softmax.universality",
+        paper="zou",
+        title="Conjecture: x* near x with features on g(x') + V, standard vs parallel head",
+        config=Config,
+        run=run,
+        plot=plot,
+        scales={
+            "smoke": {
+                "hidden": 16,
+                "epochs": 8,
+                "pairs": 24,
+                "eps": (0.05, 0.1, 0.3),
+                "steps": 10,
+                "step_fraction": 0.25,
+            },
+            "default": {"pairs": 300},
+        },
+    )
+)
