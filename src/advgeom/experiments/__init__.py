@@ -3,6 +3,9 @@
 Importing this package registers every experiment; :func:`registry.all_experiments` lists them.
 """
 
+from advgeom.experiments.badger2023 import expansion as _discontinuity_expansion  # noqa: F401
+from advgeom.experiments.badger2023 import generative as _discontinuity_generative  # noqa: F401
+from advgeom.experiments.badger2023 import injectivity as _discontinuity_injectivity  # noqa: F401
 from advgeom.experiments.gilmer2018 import bound as _spheres_bound  # noqa: F401
 from advgeom.experiments.gilmer2018 import caps as _spheres_caps  # noqa: F401
 from advgeom.experiments.gilmer2018 import dimension as _spheres_dimension  # noqa: F401

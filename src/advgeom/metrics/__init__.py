@@ -4,9 +4,22 @@
 - :func:`vulnerability`: prediction changes and loss increase under an eps-sized attack, next to
   the first-order prediction eps * ||grad_x L||_q (Simon-Gabriel et al., Lemma 2).
 - :func:`scaled_eps`: eps_p = eps_inf * d^(1/p); :func:`lp_norm`, :func:`dual_norm`.
+- :func:`min_output_distance`, :func:`min_input_distance`, :func:`min_pairwise_distance`: the
+  minimum pairwise L1 distance d_m over a data set, duplicates reported (Badger, Eq. 1).
+- :func:`expansion`: e_a, e_n and r = e_a / e_n along FGSM and Gaussian steps over a grid of
+  eta, in float32 or float64 (Badger, Eq. 4-6).
 """
 
+from advgeom.metrics.expansion import DEFAULT_ETAS, Expansion, expansion
 from advgeom.metrics.gradients import gradient_norm, gradient_norms, input_gradient
+from advgeom.metrics.injectivity import (
+    MinDistance,
+    distinct_rows,
+    min_input_distance,
+    min_output_distance,
+    min_pairwise_distance,
+    model_outputs,
+)
 from advgeom.metrics.norms import dual_norm, lp_norm, scaled_eps
 from advgeom.metrics.vulnerability import (
     Vulnerability,
@@ -17,14 +30,23 @@ from advgeom.metrics.vulnerability import (
 )
 
 __all__ = [
+    "DEFAULT_ETAS",
+    "Expansion",
+    "MinDistance",
     "Vulnerability",
+    "distinct_rows",
     "dual_norm",
+    "expansion",
     "first_order_increase",
     "gradient_norm",
     "gradient_norms",
     "input_gradient",
     "loss_increase",
     "lp_norm",
+    "min_input_distance",
+    "min_output_distance",
+    "min_pairwise_distance",
+    "model_outputs",
     "prediction_changed",
     "scaled_eps",
     "vulnerability",

@@ -1,0 +1,373 @@
+"""``discontinuity.expansion``: the expansion ratio r(eta) of classifiers and autoencoders.
+
+Paper: Badger, "Adversarial Examples from Dimensional Invariance" (Fig. 1, 2, S2; Sec. 4). For an
+FGSM step x_a = x + eta sign(grad L) and a Gaussian step x' = x + eta z, e_a and e_n are the L1
+output change per L1 input change (Eq. 4, 5) and r = e_a / e_n (Eq. 6), averaged over inputs for
+eta = 1 ... 1e-7. The paper reads: r grows as eta -> 0 for a trained classifier (Fig. 2), more than
+for an untrained one (Fig. S2), without bound when dropout is left on ("a true discontinuity"),
+and for autoencoders the more the narrower their bottleneck, staying flat without one (Fig. 1).
+
+Measured here in float32 (the paper's arithmetic) and float64 (to tell geometry from rounding),
+for r and for e_a: the authors' autoencoder script plots e_a (its noise terms cancel), and their
+classifier script steps along the summed logits rather than the loss (both measured). Growth is
+q(1e-5) / q(1): the authors' grid starts at eta = 1, and the paper's pertinent range ends at 1e-5.
+
+Widths are the paper's for 784 inputs; the funnels' are scaled by in_features / 784 so the
+input-to-narrowest ratios (3.1 and 6.3) hold on other image sizes. Runs on the bundled digits by
+default; ``--set dataset=fashion-mnist --data-dir DIR`` for the paper's data.
+Run: ``advgeom run discontinuity.expansion [--scale smoke|default|paper]``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from advgeom import data
+from advgeom.errors import InputError, check_choice
+from advgeom.experiments.badger2023 import _curves as cv
+from advgeom.experiments.badger2023._train import (
+    accuracy,
+    reinit,
+    train_autoencoder,
+    train_classifier,
+)
+from advgeom.experiments.claims import claim
+from advgeom.experiments.context import RunContext
+from advgeom.experiments.registry import Experiment, register
+from advgeom.metrics.expansion import DEFAULT_ETAS
+from advgeom.models.autoencoder import KINDS, autoencoder
+from advgeom.models.funnel import PAPER_HIDDEN, PAPER_OUT, FunnelClassifier
+
+DATASETS = ("digits", "mnist", "fashion-mnist", "cifar10", "cifar100")
+
+
+@dataclass(frozen=True)
+class Config:
+    """Paper settings (the authors' scripts): Fashion-MNIST, one batch of 512 inputs, 10 draws."""
+
+    dataset: str = "fashion-mnist"
+    hidden: tuple[int, ...] = PAPER_HIDDEN
+    out_features: int = PAPER_OUT
+    classifier_epochs: float = 50.0
+    ae_epochs: float = 100.0
+    batch_size: int = 512
+    lr: float = 1e-4
+    ae_lr: float = 1e-4
+    dropout: float = 0.1  # not given by the paper; the authors' (unused) GAN dropout is 0.1
+    width_scale: float = 1.0  # on top of in_features / 784, for the autoencoder funnels
+    inputs: int = 512
+    draws: int = 10
+    etas: tuple[float, ...] = DEFAULT_ETAS
+    growth_from: float = 1.0
+    growth_to: float = 1e-5
+    grows_factor: float = 2.0
+
+    def __post_init__(self) -> None:
+        check_choice("dataset", self.dataset, DATASETS)
+        for name in ("out_features", "batch_size", "inputs", "draws"):
+            if getattr(self, name) < 1:
+                raise InputError(f"{name} must be >= 1 (got {getattr(self, name)})")
+        if not self.hidden or min(self.hidden) < 1:
+            raise InputError(f"hidden must be positive widths (got {self.hidden})")
+        for name in (
+            "classifier_epochs",
+            "ae_epochs",
+            "lr",
+            "ae_lr",
+            "width_scale",
+            "growth_from",
+            "growth_to",
+        ):
+            if not 0 < getattr(self, name) < math.inf:
+                raise InputError(f"{name} must be > 0 (got {getattr(self, name)})")
+        if not 0 < self.dropout < 1:
+            raise InputError(f"dropout must be in (0, 1) (got {self.dropout})")
+        if len(self.etas) < 2 or min(self.etas) <= 0:
+            raise InputError(f"etas must hold at least two step sizes > 0 (got {self.etas})")
+        if self.grows_factor <= 1:
+            raise InputError(f"grows_factor must be > 1 (got {self.grows_factor})")
+
+
+def _steps(epochs: float, n: int, batch_size: int) -> int:
+    return max(1, math.ceil(epochs * n / batch_size))
+
+
+def _setup(cfg: Config, ctx: RunContext) -> tuple:
+    x, y = data.load(cfg.dataset, root=ctx.data_dir, split="train")
+    x, y = x.to(ctx.device), y.to(ctx.device)
+    return x, y, int(np.prod(x.shape[1:]))
+
+
+def classifier_point(cfg: Config, ctx: RunContext, variant: str) -> dict:
+    """Train (or not) one classifier and measure its curves; ``variant`` is "trained" (also
+    measured along the summed logits, the authors' FGSM direction), "untrained" (the same
+    initial weights) or "dropout" (trained with dropout and measured with it on)."""
+    x, y, n_in = _setup(cfg, ctx)
+    dropout = cfg.dropout if variant == "dropout" else 0.0
+    model = FunnelClassifier(
+        in_features=n_in,
+        hidden=cfg.hidden,
+        dropout=dropout,
+        out_features=max(cfg.out_features, int(y.max()) + 1),
+    )
+    reinit(model, ctx.generator("init", "classifier", variant == "dropout")).to(ctx.device)
+    trace = []
+    if variant != "untrained":
+        trace = train_classifier(
+            model,
+            x,
+            y,
+            generator=ctx.generator("train", variant),
+            steps=_steps(cfg.classifier_epochs, len(x), cfg.batch_size),
+            batch_size=cfg.batch_size,
+            lr=cfg.lr,
+        )
+    acc = accuracy(model, x, y)
+    if variant == "dropout":
+        model.train()  # dropout left on while measuring
+    xs, ys = x[: cfg.inputs], y[: cfg.inputs]
+    out = {"train_accuracy": acc, "loss_trace": trace}
+    directions = ("loss", "summed_output") if variant == "trained" else ("loss",)
+    for direction in directions:
+        out["curve" if direction == "loss" else "curve_summed"] = cv.measure(
+            model,
+            xs,
+            ys,
+            etas=cfg.etas,
+            draws=cfg.draws,
+            loss="cross_entropy",
+            direction=direction,
+            keep_mode=variant == "dropout",
+            generator=lambda: ctx.generator("draws", "classifier", variant),
+        )
+    return out
+
+
+def autoencoder_point(cfg: Config, ctx: RunContext, kind: str) -> dict:
+    """Train one autoencoder (MSE) and measure its curves along the reconstruction loss."""
+    x, _, n_in = _setup(cfg, ctx)
+    model = autoencoder(kind, in_features=n_in, width_scale=cfg.width_scale * n_in / 784)
+    reinit(model, ctx.generator("init", "autoencoder", kind)).to(ctx.device)
+    trace = train_autoencoder(
+        model,
+        x,
+        generator=ctx.generator("train", "autoencoder", kind),
+        steps=_steps(cfg.ae_epochs, len(x), cfg.batch_size),
+        batch_size=cfg.batch_size,
+        lr=cfg.ae_lr,
+    )
+    curve = cv.measure(
+        model,
+        x[: cfg.inputs],
+        None,
+        etas=cfg.etas,
+        draws=cfg.draws,
+        loss="mse",
+        generator=lambda: ctx.generator("draws", "autoencoder", kind),
+    )
+    return {
+        "curve": curve,
+        "hidden": list(model.hidden),
+        "compression": model.compression,
+        "loss_trace": trace,
+    }
+
+
+CLASSIFIERS = ("trained", "untrained", "dropout")
+
+
+def run(cfg: Config, ctx: RunContext) -> dict:
+    """One point per model (``--resume`` skips those already measured)."""
+    models = {
+        f"classifier_{v}": ctx.point(f"classifier={v}", lambda v=v: classifier_point(cfg, ctx, v))
+        for v in CLASSIFIERS
+    }
+    trained = models["classifier_trained"]
+    models["classifier_summed"] = {
+        "curve": trained.pop("curve_summed"),
+        "train_accuracy": trained["train_accuracy"],
+    }
+    models |= {
+        f"autoencoder_{k}": ctx.point(
+            f"autoencoder={k}", lambda k=k: autoencoder_point(cfg, ctx, k)
+        )
+        for k in KINDS
+    }
+    metrics = {"dataset": cfg.dataset, "models": models}
+    return {"claims": claims(cfg, metrics, ctx.scale != "smoke"), "metrics": metrics}
+
+
+def claims(cfg: Config, m: dict, measurable: bool) -> list[dict]:
+    """Fig. 2, S2, dropout and Fig. 1, each judged on r in float64 (notes: e_a, float32)."""
+    c = {name: point["curve"] for name, point in m["models"].items()}
+    kw = {
+        "eta_from": cfg.growth_from,
+        "eta_to": cfg.growth_to,
+        "factor": cfg.grows_factor,
+        "measurable": measurable,
+    }
+    scale = "" if measurable else "smoke scale: the pipeline runs, the effects need default; "
+    ae = {k: m["models"][f"autoencoder_{k}"] for k in KINDS}
+    ae_note = (
+        f"{scale}compressions (input / narrowest) "
+        + ", ".join(f"{k} {p['compression']:.2g}" for k, p in ae.items())
+        + "; final MSE "
+        + ", ".join(f"{k} {p['loss_trace'][-1]:.3g}" for k, p in ae.items())
+    )
+    limit = {
+        k: c[k]
+        for k in ("classifier_trained", "classifier_dropout", "autoencoder_8x", "autoencoder_16x")
+    }
+    return [
+        *_classifier_claims(cfg, m, c, kw, scale),
+        cv.growth_claim(
+            "autoencoder_flat_without_bottleneck",
+            "An autoencoder without bottleneck shows no growth of r as eta -> 0 (Fig. 1).",
+            c["autoencoder_none"],
+            expect_growth=False,
+            **kw,
+            note=f"{ae_note}; the authors' autoencoder script plots e_a (its noise terms cancel)",
+        ),
+        cv.order_claim(
+            "autoencoder_growth_with_compression",
+            "The narrower the bottleneck, the more r grows as eta -> 0: no bottleneck < 8x < "
+            "16x funnel (Fig. 1).",
+            {k: c[f"autoencoder_{k}"] for k in KINDS},
+            eta_from=cfg.growth_from,
+            eta_to=cfg.growth_to,
+            measurable=measurable,
+            note=ae_note,
+        ),
+        cv.limit_claim(
+            "r_unbounded_as_eta_to_0",
+            "For the models read as (approximately) discontinuous, r keeps growing as eta -> 0 "
+            "below the pertinent range (Sec. 4: 'for a true discontinuity, we expect r -> inf "
+            "as eta -> 0').",
+            limit,
+            eta_from=cfg.growth_to,
+            eta_to=min(cfg.etas),
+            factor=cfg.grows_factor,
+            measurable=measurable,
+            note=f"{scale}trained classifier, dropout on, 8x and 16x autoencoders",
+        ),
+    ]
+
+
+def _classifier_claims(cfg: Config, m: dict, c: dict, kw: dict, scale: str) -> list[dict]:
+    acc = m["models"]["classifier_trained"]["train_accuracy"]
+    g = {k: cv.growths(v, cfg.growth_from, cfg.growth_to) for k, v in c.items()}
+    r_low = cv.value_at(c["classifier_dropout"]["float64"], "r", min(cfg.etas))
+    return [
+        cv.growth_claim(
+            "classifier_r_grows",
+            "A trained classifier's r grows as eta -> 0 (Fig. 2).",
+            c["classifier_trained"],
+            expect_growth=True,
+            **kw,
+            note=f"{scale}FGSM along the cross-entropy (Eq. 3); training accuracy {acc:.3f}",
+        ),
+        cv.growth_claim(
+            "classifier_r_grows_summed_logits",
+            "The same, stepping along the gradient of the summed logits as the authors' "
+            "classifier script does (Fig. 2, S2).",
+            c["classifier_summed"],
+            expect_growth=True,
+            **kw,
+            note=f"{scale}same trained weights as classifier_r_grows",
+        ),
+        _s2_claim(c, g, cfg, kw["measurable"], scale),
+        cv.growth_claim(
+            "dropout_r_diverges",
+            "With dropout left on, r grows without bound as eta -> 0: a true discontinuity "
+            "(Sec. 4).",
+            c["classifier_dropout"],
+            expect_growth=True,
+            **kw,
+            note=f"{scale}dropout p = {cfg.dropout:g} on at training and measurement; every "
+            "forward pass draws a new mask, so both output changes stay finite as eta -> 0: e_a "
+            "grows like 1/eta (a discontinuity), while r = e_a / e_n tends to E|z| = "
+            f"sqrt(2/pi) ~ 0.80 (measured r at eta = {min(cfg.etas):g}: "
+            f"{'n/a' if r_low is None else f'{r_low:.3g}'}): in r the discontinuity cancels",
+        ),
+    ]
+
+
+S2_MARGIN = 1.1  # the trained growth must exceed the untrained one by 10%, beyond draw noise
+
+
+def _s2_claim(c: dict, g: dict, cfg: Config, measurable: bool, scale: str) -> dict:
+    tr, un = g["classifier_trained"], g["classifier_untrained"]
+    ok = (
+        None
+        if tr["r_float64"] is None or un["r_float64"] is None
+        else tr["r_float64"] > S2_MARGIN * un["r_float64"]
+    )
+    level = {
+        k: cv.value_at(c[f"classifier_{k}"]["float64"], "r", cfg.growth_to)
+        for k in ("trained", "untrained")
+    }
+    shown = ", ".join("n/a" if v is None else f"{k} {v:.3g}" for k, v in level.items())
+    return claim(
+        "training_increases_growth",
+        "Training increases the growth of r as eta -> 0 (Fig. S2).",
+        paper_value="trained > untrained",
+        measured={"trained": tr["r_float64"], "untrained": un["r_float64"]},
+        agrees=ok if measurable else None,
+        note=f"{scale}growth of r (float64) over eta {cfg.growth_from:g} -> {cfg.growth_to:g}, "
+        f"agrees when the trained one exceeds the untrained one by {S2_MARGIN - 1:.0%}; trained: "
+        f"{cv.describe(tr)}; untrained: {cv.describe(un)}; the level of r at eta = "
+        f"{cfg.growth_to:g} (float64), same initial weights: {shown}",
+    )
+
+
+def plot(results: dict) -> dict:
+    """Fig. 1/2/S2: log-log r(eta) and e_a(eta), float64 solid, float32 dashed."""
+    models = results["metrics"]["models"]
+    figs = {}
+    for key, title in (
+        ("classifier", "Classifiers (Fig. 2, S2)"),
+        ("autoencoder", "Autoencoders (Fig. 1)"),
+    ):
+        curves = {
+            name.split("_", 1)[1]: p["curve"] for name, p in models.items() if name.startswith(key)
+        }
+        figs[f"expansion_{key}"], _ = cv.plot_curves(curves, title=title)
+    return figs
+
+
+EXPERIMENT = register(
+    Experiment(
+        id="discontinuity.expansion",
+        paper="badger",
+        title="Fig. 1, 2, S2: expansion ratio r(eta) and e_a(eta) of classifiers (trained, "
+        "untrained, dropout) and autoencoders (no bottleneck, 8x, 16x)",
+        config=Config,
+        run=run,
+        plot=plot,
+        scales={
+            "smoke": {
+                "dataset": "digits",
+                "hidden": (64, 32),
+                "classifier_epochs": 5.0,
+                "ae_epochs": 5.0,
+                "ae_lr": 1e-3,
+                "inputs": 32,
+                "draws": 1,
+                "etas": (1.0, 1e-2, 1e-5, 1e-7),
+            },
+            # digits, 128 inputs x 2 draws, ~400 classifier steps at the paper's lr and ~1000
+            # autoencoder steps at lr 1e-3 (the paper: 100 epochs of MNIST-sized data at 1e-4).
+            "default": {
+                "dataset": "digits",
+                "classifier_epochs": 130.0,
+                "ae_epochs": 330.0,
+                "ae_lr": 1e-3,
+                "inputs": 128,
+                "draws": 2,
+            },
+        },
+    )
+)

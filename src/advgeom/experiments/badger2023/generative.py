@@ -1,0 +1,365 @@
+"""``discontinuity.generative``: GAN generator and discriminator against a diffusion denoiser.
+
+Paper: Badger, "Adversarial Examples from Dimensional Invariance" (Sec. 5, Fig. 3). A fully
+connected GAN (generator 100-256-512-1024-784, tanh; discriminator 784-1024-512-256-1, sigmoid;
+BCE, Adam 2e-4 with betas (0.5, 0.999)) and a DDPM (T = 1000, linear betas 1e-4..0.02) with an MLP
+denoiser taking t / T as one extra input are trained on Fashion-MNIST. The paper reads: both GAN
+nets show a large growth of r as eta -> 0, the denoiser very little, and the generator very
+little before training ("the GAN training protocol itself is responsible").
+
+FGSM directions (Eq. 3): the generator's own loss, BCE(D(G(z)), real) ("loss"), and the summed
+outputs as in the authors' generator script ("summed"); the discriminator's BCE on real images
+labelled real; the denoiser's noise-prediction MSE at x_t for a random t per input (the authors'
+script took L1 against the clean input). In the authors' GAN and diffusion scripts the noise
+terms of Eq. 6 cancel, so their curves are e_a: both r and e_a are reported, in float32 and
+float64. Growth is q(1e-5) / q(1) as in ``discontinuity.expansion``.
+
+Widths are given for 784 pixels and scaled by in_features / 784 (latent size included, so the
+generator still maps a small space into a larger one), times ``gan_width_scale`` /
+``denoiser_width_scale``. Images are mapped to [-1, 1] (tanh range; DDPM convention).
+Run: ``advgeom run discontinuity.generative [--scale smoke|default|paper]``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+
+from advgeom import data
+from advgeom.errors import InputError, check_choice
+from advgeom.experiments.badger2023 import _curves as cv
+from advgeom.experiments.badger2023._train import reinit, train_ddpm, train_gan
+from advgeom.experiments.claims import claim
+from advgeom.experiments.context import RunContext
+from advgeom.experiments.registry import Experiment, register
+from advgeom.metrics.expansion import DEFAULT_ETAS, as_dtype
+from advgeom.models.diffusion import PAPER_HIDDEN, DDPMSchedule, MLPDenoiser, TimeConditioned
+from advgeom.models.gan import DISCRIMINATOR_HIDDEN, GENERATOR_HIDDEN, Discriminator, Generator
+
+DATASETS = ("digits", "mnist", "fashion-mnist", "cifar10", "cifar100")
+
+
+@dataclass(frozen=True)
+class Config:
+    """Paper settings (the authors' scripts): Fashion-MNIST, 50 epochs each, 512 inputs."""
+
+    dataset: str = "fashion-mnist"
+    latent_features: int = 100
+    gan_epochs: float = 50.0
+    gan_batch_size: int = 256
+    gan_lr: float = 2e-4
+    gan_width_scale: float = 1.0
+    ddpm_epochs: float = 50.0
+    ddpm_batch_size: int = 512
+    ddpm_lr: float = 1e-4
+    timesteps: int = 1000
+    denoiser_hidden: tuple[int, ...] = PAPER_HIDDEN
+    denoiser_width_scale: float = 1.0
+    inputs: int = 512
+    draws: int = 10
+    etas: tuple[float, ...] = DEFAULT_ETAS
+    growth_from: float = 1.0
+    growth_to: float = 1e-5
+    grows_factor: float = 2.0
+
+    def __post_init__(self) -> None:
+        check_choice("dataset", self.dataset, DATASETS)
+        for name in (
+            "latent_features",
+            "gan_batch_size",
+            "ddpm_batch_size",
+            "timesteps",
+            "inputs",
+            "draws",
+        ):
+            if getattr(self, name) < 1:
+                raise InputError(f"{name} must be >= 1 (got {getattr(self, name)})")
+        for name in (
+            "gan_epochs",
+            "gan_lr",
+            "gan_width_scale",
+            "ddpm_epochs",
+            "ddpm_lr",
+            "denoiser_width_scale",
+            "growth_from",
+            "growth_to",
+        ):
+            if not 0 < getattr(self, name) < math.inf:
+                raise InputError(f"{name} must be > 0 (got {getattr(self, name)})")
+        hid = self.denoiser_hidden
+        if not hid or min(hid) < 1 or tuple(hid) != tuple(hid)[::-1]:
+            raise InputError(f"denoiser_hidden must be palindromic positive widths (got {hid})")
+        if len(self.etas) < 2 or min(self.etas) <= 0:
+            raise InputError(f"etas must hold at least two step sizes > 0 (got {self.etas})")
+        if self.grows_factor <= 1:
+            raise InputError(f"grows_factor must be > 1 (got {self.grows_factor})")
+
+
+def _scaled(widths, factor: float) -> tuple[int, ...]:
+    return tuple(max(1, round(w * factor)) for w in widths)
+
+
+def _images(cfg: Config, ctx: RunContext) -> torch.Tensor:
+    x, _ = data.load(cfg.dataset, root=ctx.data_dir, split="train")
+    return (x.flatten(1) * 2 - 1).to(ctx.device)
+
+
+def _gan(cfg: Config, n_in: int, ctx: RunContext) -> tuple[Generator, Discriminator]:
+    s = n_in / 784
+    gen = Generator(
+        latent_features=max(1, round(cfg.latent_features * s)),
+        out_features=n_in,
+        hidden=_scaled(GENERATOR_HIDDEN, s * cfg.gan_width_scale),
+    )
+    disc = Discriminator(
+        in_features=n_in, hidden=_scaled(DISCRIMINATOR_HIDDEN, s * cfg.gan_width_scale)
+    )
+    reinit(gen, ctx.generator("init", "generator"))
+    reinit(disc, ctx.generator("init", "discriminator"))
+    return gen.to(ctx.device), disc.to(ctx.device)
+
+
+def _bce(p: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    return F.binary_cross_entropy(p.reshape(-1), target.reshape(-1), reduction="none")
+
+
+def gan_point(cfg: Config, ctx: RunContext, trained: bool) -> dict:
+    """Curves of the generator (two directions) and the discriminator, trained or not."""
+    x = _images(cfg, ctx)
+    gen, disc = _gan(cfg, x.shape[1], ctx)
+    trace = {}
+    if trained:
+        steps = max(1, math.ceil(cfg.gan_epochs * len(x) / cfg.gan_batch_size))
+        trace = train_gan(
+            gen,
+            disc,
+            x,
+            steps=steps,
+            generator=ctx.generator("train", "gan"),
+            batch_size=cfg.gan_batch_size,
+            lr=cfg.gan_lr,
+        )
+    n = min(cfg.inputs, len(x))
+    z = torch.randn(n, gen.latent_features, generator=ctx.generator("latent")).to(x.device)
+    real = torch.ones(n, device=x.device)
+
+    def g_loss(dtype: str):
+        d = as_dtype(disc, getattr(torch, dtype)).eval()
+        return lambda out, y: _bce(d(out), y)
+
+    def draws(name: str):
+        return lambda: ctx.generator("draws", name, trained)
+
+    common = {"etas": cfg.etas, "draws": cfg.draws}
+    curves = {
+        "generator": cv.measure(gen, z, real, loss_for=g_loss, generator=draws("g"), **common),
+        "generator_summed": cv.measure(
+            gen, z, None, direction="summed_output", generator=draws("g"), **common
+        ),
+        "discriminator": cv.measure(disc, x[:n], real, loss=_bce, generator=draws("d"), **common),
+    }
+    with torch.no_grad():
+        d_real = float(disc(x[:n]).mean())
+        d_fake = float(disc(gen(z)).mean())
+    return {
+        "curves": curves,
+        "loss_trace": trace,
+        "d_real": d_real,
+        "d_fake": d_fake,
+        "latent_features": gen.latent_features,
+        "generator_hidden": list(gen.hidden),
+    }
+
+
+def diffusion_point(cfg: Config, ctx: RunContext, trained: bool) -> dict:
+    """Curves of the denoiser at x_t (a random t per input), trained or not."""
+    x = _images(cfg, ctx)
+    n_in = x.shape[1]
+    hidden = _scaled(cfg.denoiser_hidden, n_in / 784 * cfg.denoiser_width_scale)
+    den = MLPDenoiser(in_features=n_in, hidden=hidden, timesteps=cfg.timesteps)
+    reinit(den, ctx.generator("init", "denoiser")).to(ctx.device)
+    schedule = DDPMSchedule(timesteps=cfg.timesteps).to(ctx.device)
+    trace = []
+    if trained:
+        steps = max(1, math.ceil(cfg.ddpm_epochs * len(x) / cfg.ddpm_batch_size))
+        trace = train_ddpm(
+            den,
+            schedule,
+            x,
+            steps=steps,
+            generator=ctx.generator("train", "ddpm"),
+            batch_size=cfg.ddpm_batch_size,
+            lr=cfg.ddpm_lr,
+        )
+    n = min(cfg.inputs, len(x))
+    gen = ctx.generator("noising")
+    t = torch.randint(0, cfg.timesteps, (n,), generator=gen).to(x.device)
+    eps = torch.randn(n, n_in, generator=gen).to(x.device)
+    x_t = schedule.q_sample(x[:n], t, eps)
+    curve = cv.measure(
+        TimeConditioned(den, t),
+        x_t,
+        eps,
+        loss="mse",
+        etas=cfg.etas,
+        draws=cfg.draws,
+        generator=lambda: ctx.generator("draws", "den", trained),
+    )
+    return {"curve": curve, "loss_trace": trace, "hidden": list(hidden)}
+
+
+def run(cfg: Config, ctx: RunContext) -> dict:
+    """Four points: GAN and DDPM, trained and untrained."""
+    models: dict[str, dict] = {}
+    for trained in (True, False):
+        tag = "trained" if trained else "untrained"
+        g = ctx.point(f"gan={tag}", lambda t=trained: gan_point(cfg, ctx, t))
+        d = ctx.point(f"ddpm={tag}", lambda t=trained: diffusion_point(cfg, ctx, t))
+        for name, curve in g["curves"].items():
+            models[f"{name}_{tag}"] = curve
+        models[f"denoiser_{tag}"] = d["curve"]
+        if trained:
+            info = {
+                "gan_loss_trace": g["loss_trace"],
+                "ddpm_loss_trace": d["loss_trace"],
+                "d_real": g["d_real"],
+                "d_fake": g["d_fake"],
+                "latent_features": g["latent_features"],
+                "generator_hidden": g["generator_hidden"],
+                "denoiser_hidden": d["hidden"],
+            }
+    metrics = {"dataset": cfg.dataset, "curves": models, "training": info}
+    return {"claims": claims(cfg, metrics, ctx.scale != "smoke"), "metrics": metrics}
+
+
+def claims(cfg: Config, m: dict, measurable: bool) -> list[dict]:
+    """Fig. 3: GAN nets grow, the denoiser does not, training makes the generator grow."""
+    c = m["curves"]
+    rng = {"eta_from": cfg.growth_from, "eta_to": cfg.growth_to}
+    kw = {**rng, "factor": cfg.grows_factor, "measurable": measurable}
+    scale = "" if measurable else "smoke scale: the pipeline runs, the effects need default; "
+    t = m["training"]
+    sizes = (
+        f"generator {t['latent_features']}-{'-'.join(map(str, t['generator_hidden']))}; "
+        f"denoiser hidden {'-'.join(map(str, t['denoiser_hidden']))}"
+    )
+    summed = cv.describe(cv.growths(c["generator_summed_trained"], **rng))
+    return [
+        cv.growth_claim(
+            "gan_generator_grows",
+            "A trained GAN generator's r grows markedly as eta -> 0 (Fig. 3).",
+            c["generator_trained"],
+            expect_growth=True,
+            **kw,
+            note=f"{scale}FGSM along the generator loss BCE(D(G(z)), real); along the summed "
+            f"outputs (the authors' script): {summed}; {sizes}; mean D on real "
+            f"{t['d_real']:.2f}, on generated {t['d_fake']:.2f}",
+        ),
+        cv.growth_claim(
+            "gan_discriminator_grows",
+            "A trained GAN discriminator's r grows markedly as eta -> 0 (Fig. 3).",
+            c["discriminator_trained"],
+            expect_growth=True,
+            **kw,
+            note=f"{scale}FGSM along BCE on real images labelled real; the output is the "
+            "sigmoid probability, as in the authors' discriminator",
+        ),
+        cv.growth_claim(
+            "diffusion_little_growth",
+            "The trained diffusion denoiser's r grows very little as "
+            "eta -> 0, like the autoencoder without bottleneck (Fig. 3).",
+            c["denoiser_trained"],
+            expect_growth=False,
+            **kw,
+            note=f"{scale}x_t at a random t per input; FGSM along the noise-prediction MSE "
+            f"(the authors' script: L1 against the clean input); {sizes}",
+        ),
+        cv.order_claim(
+            "gan_more_than_diffusion",
+            "The trained GAN generator grows more than the denoiser (Fig. 3).",
+            {"denoiser": c["denoiser_trained"], "generator": c["generator_trained"]},
+            **rng,
+            measurable=measurable,
+            note=f"{scale}{sizes}",
+        ),
+        _training_claim(cfg, c, scale, measurable),
+        cv.limit_claim(
+            "r_unbounded_as_eta_to_0",
+            "The GAN nets' r keeps growing as eta -> 0 below the pertinent range (Sec. 4-5: a "
+            "discontinuity has r -> inf as eta -> 0).",
+            {"generator": c["generator_trained"], "discriminator": c["discriminator_trained"]},
+            eta_from=cfg.growth_to,
+            eta_to=min(cfg.etas),
+            factor=cfg.grows_factor,
+            measurable=measurable,
+            note=f"{scale}trained nets",
+        ),
+    ]
+
+
+def _training_claim(cfg: Config, c: dict, scale: str, measurable: bool) -> dict:
+    rng = {"eta_from": cfg.growth_from, "eta_to": cfg.growth_to}
+    un, tr = (cv.growths(c[f"generator_{t}"], **rng) for t in ("untrained", "trained"))
+    g_un, g_tr = un["r_float64"], tr["r_float64"]
+    return claim(
+        "training_makes_generator_grow",
+        "Before training the generator shows very little growth of r; GAN training causes it "
+        "(Sec. 5).",
+        paper_value="untrained flat, trained grows",
+        measured={"untrained": g_un, "trained": g_tr},
+        agrees=None
+        if not measurable or g_un is None or g_tr is None
+        else g_un < cfg.grows_factor <= g_tr,
+        note=f"{scale}growth of r (float64) over eta {cfg.growth_from:g} -> {cfg.growth_to:g}; "
+        f"untrained: {cv.describe(un)}; trained: {cv.describe(tr)}; agrees when untrained < "
+        f"{cfg.grows_factor:g} <= trained",
+    )
+
+
+def plot(results: dict) -> dict:
+    """Fig. 3: log-log r(eta) and e_a(eta) of the GAN nets and the denoiser."""
+    curves = results["metrics"]["curves"]
+    figs = {}
+    for tag in ("trained", "untrained"):
+        named = {k.rsplit("_", 1)[0]: v for k, v in curves.items() if k.endswith(f"_{tag}")}
+        figs[f"generative_{tag}"], _ = cv.plot_curves(named, title=f"{tag.capitalize()} (Fig. 3)")
+    return figs
+
+
+EXPERIMENT = register(
+    Experiment(
+        id="discontinuity.generative",
+        paper="badger",
+        title="Fig. 3: expansion r(eta) and e_a(eta) of a GAN generator and discriminator vs a "
+        "diffusion denoiser, trained and untrained",
+        config=Config,
+        run=run,
+        plot=plot,
+        scales={
+            "smoke": {
+                "dataset": "digits",
+                "gan_epochs": 3.0,
+                "ddpm_epochs": 3.0,
+                "inputs": 32,
+                "draws": 1,
+                "denoiser_width_scale": 0.1,
+                "timesteps": 100,
+                "etas": (1.0, 1e-2, 1e-5, 1e-7),
+            },
+            # digits; GAN ~600 steps; DDPM ~600 steps at lr 1e-3 with half the scaled widths;
+            # 128 inputs x 2 draws (the paper: 50 epochs of Fashion-MNIST, 512 x 10).
+            "default": {
+                "dataset": "digits",
+                "gan_epochs": 115.0,
+                "ddpm_epochs": 230.0,
+                "ddpm_lr": 1e-3,
+                "denoiser_width_scale": 0.5,
+                "inputs": 128,
+                "draws": 2,
+            },
+        },
+    )
+)
