@@ -1,4 +1,7 @@
-"""The CLI end to end, in-process: list, run, runs, show, --json, --quiet, reproduce, --help."""
+"""The CLI end to end, in-process: list, run, runs, show, --json, --quiet, --help.
+
+(``reproduce`` and ``report``: test_cli_reproduce.py; ``audit``: test_cli_audit.py.)
+"""
 
 from __future__ import annotations
 
@@ -8,7 +11,6 @@ import pytest
 
 from advgeom.cli.main import cli as click_group
 from advgeom.cli.main import main
-from advgeom.experiments import all_experiments
 from advgeom.experiments.claims import CLAIM_KEYS, count
 from advgeom.experiments.config import config_hash, resolve
 from advgeom.experiments.registry import get
@@ -138,50 +140,6 @@ def test_quiet_run_prints_no_messages(cli, tmp_path):
     # The next invocation without --quiet talks again (the flag does not stick).
     loud = cli("run", "spheres.sampl", "--out", tmp_path)
     assert loud.code == 2 and loud.err
-
-
-def test_reproduce_writes_a_summary_of_every_experiment(cli, tmp_path):
-    result = cli("reproduce", "--scale", "smoke", "--out", tmp_path)
-    assert result.code == 0, result.err
-    assert not result.raised_system_exit
-    summary = read(tmp_path / "summary.json")
-    markdown = (tmp_path / "summary.md").read_text(encoding="utf-8")
-    expected = [e.id for e in all_experiments()]
-    assert [o["experiment"] for o in summary["experiments"]] == expected
-    assert summary["scale"] == "smoke"
-    for outcome in summary["experiments"]:
-        assert outcome["status"] == "done" and outcome["run_id"]
-        assert (tmp_path / outcome["run_id"] / "results.json").is_file()
-        assert f"## {outcome['experiment']}" in markdown
-    assert "| claim | paper | ours | verdict | note |" in markdown
-    assert summary["counts"]["claims_total"] == sum(len(o["claims"]) for o in
-                                                    summary["experiments"])
-    statuses = {r.experiment: r.status for r in Catalog(tmp_path / CATALOG_NAME).list()}
-    assert statuses == dict.fromkeys(expected, "done")
-
-
-def test_reproduce_goes_on_after_a_failure(cli, tmp_path, register_sweep, monkeypatch):
-    import advgeom.cli.main as cli_main
-
-    broken = register_sweep("test.broken")
-    broken.fail["p1"] = RuntimeError("broken on purpose")
-    fine = register_sweep("test.fine")
-    # Only the throwaway experiments (the real ones are run by the test above): the broken one
-    # comes first, so the fine one running shows that a failure does not stop the rest.
-    monkeypatch.setattr(cli_main, "all_experiments", lambda: [broken.experiment, fine.experiment])
-    result = cli("reproduce", "--scale", "smoke", "--out", tmp_path)
-    assert result.code == 1
-    summary = read(tmp_path / "summary.json")
-    outcomes = {o["experiment"]: o for o in summary["experiments"]}
-    assert list(outcomes) == ["test.broken", "test.fine"]
-    assert outcomes["test.broken"]["status"] == "failed"
-    assert "broken on purpose" in outcomes["test.broken"]["error"]
-    assert outcomes["test.fine"]["status"] == "done"
-    assert fine.calls == [f"p{i}" for i in range(5)]
-    markdown = (tmp_path / "summary.md").read_text(encoding="utf-8")
-    assert "1 failed" in markdown and "Error: run test.broken" in markdown
-    statuses = {r.experiment: r.status for r in Catalog(tmp_path / CATALOG_NAME).list()}
-    assert statuses == {"test.broken": "failed", "test.fine": "done"}
 
 
 HELP = [["--help"], ["-h"], *[[command, "--help"] for command in click_group.commands]]

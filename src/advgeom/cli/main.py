@@ -1,9 +1,13 @@
-"""``advgeom``: list, run, inspect and reproduce the experiments.
+"""``advgeom``: list, run, inspect and reproduce the experiments; audit a user's model.
 
 Every error a user can cause (an unknown experiment, a bad ``--set``, a missing data folder) ends
 in one ``error: ...`` line on stderr and exit code 2, without a traceback. A bug in an experiment
-ends its run as failed, with the trace in the run's log, and exit code 1. Ctrl-C marks the run
-interrupted (exit 130); ``--resume RUN_ID`` continues it.
+ends its run as failed, with the trace in the run's log, and exit code 1 (so does an audit
+instrument that fails on the user's model, writing nothing). Ctrl-C marks the run interrupted
+(exit 130); ``--resume RUN_ID`` continues it (``reproduce --resume`` a whole reproduction).
+
+The commands live in modules of their own: ``reproduce``/``report`` in :mod:`.reproduce`,
+``audit`` in :mod:`.audit`; shared options and consoles in :mod:`.common`.
 """
 
 from __future__ import annotations
@@ -12,44 +16,30 @@ import sys
 from pathlib import Path
 
 import click
-from rich.console import Console
 
 from advgeom import __version__, progress
+from advgeom.audit import AuditFailed
 from advgeom.cli import render
+from advgeom.cli.audit import audit_command
+from advgeom.cli.common import (
+    data_dir_option,
+    device_option,
+    err_console,
+    out_console,
+    out_option,
+    say,
+    scale_option,
+    seed_option,
+    state,
+)
 from advgeom.cli.prepare import check_data_dir, prepare_run
+from advgeom.cli.reproduce import report_command, reproduce_command
 from advgeom.devices import resolve_device
 from advgeom.errors import AdvgeomError
-from advgeom.experiments import all_experiments, get, reproduce, runner
-from advgeom.experiments.config import SCALES
+from advgeom.experiments import all_experiments, get, runner
 from advgeom.store.atomic import to_json
 from advgeom.store.catalog import Catalog
 from advgeom.store.rundir import RunDir
-
-# Piped output (files, CI logs) gets a wide fixed width instead of rich's 80 columns, so tables
-# are not squeezed into ellipses.
-out_console = Console(width=None if sys.stdout.isatty() else 160)
-err_console = Console(stderr=True, width=None if sys.stderr.isatty() else 160)
-_state = {"quiet": False}
-
-_PATH = click.Path(path_type=Path, file_okay=False)
-out_option = click.option("--out", type=_PATH, default=Path("runs"), show_default=True,
-                          help="Runs root: each run goes to DIR/<run-id>/, the catalog is "
-                          "DIR/catalog.sqlite.")
-scale_option = click.option("--scale", type=click.Choice(SCALES), default=None,
-                            help="smoke (seconds), default (minutes on a laptop CPU) or paper "
-                            "(the authors' settings, for a GPU).  [default: default]")
-seed_option = click.option("--seed", type=int, default=None,
-                           help="Seed all randomness derives from.  [default: 0]")
-device_option = click.option("--device", default="auto", show_default=True,
-                             help="auto, cpu, cuda or cuda:K.")
-data_dir_option = click.option("--data-dir", type=_PATH, default=None,
-                               help="Folder holding MNIST/CIFAR files (else $ADVGEOM_DATA, then "
-                               "the download cache).")
-
-
-def _say(message: str) -> None:
-    if not _state["quiet"]:
-        err_console.print(message, highlight=False)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -59,10 +49,11 @@ def cli(quiet: bool) -> None:
     """Measure and reproduce the geometry of adversarial examples.
 
     Start with 'advgeom list', run one experiment with 'advgeom run NAME', or all of them with
-    'advgeom reproduce'.
+    'advgeom reproduce' (then open runs/report/index.html). 'advgeom audit' measures your own
+    model.
     """
     progress.set_enabled(not quiet)
-    _state["quiet"] = quiet
+    state["quiet"] = quiet
 
 
 @cli.command("list")
@@ -78,26 +69,50 @@ def list_experiments() -> None:
 @device_option
 @out_option
 @data_dir_option
-@click.option("--set", "assignments", multiple=True, metavar="KEY=VALUE",
-              help="Override a config field (repeatable; the value is a Python literal).")
-@click.option("--json", "as_json", is_flag=True,
-              help="Print the results JSON on stdout (and nothing else on stdout).")
-@click.option("--resume", metavar="RUN_ID", default=None,
-              help="Continue an interrupted or failed run of NAME, reusing its finished points.")
+@click.option(
+    "--set",
+    "assignments",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Override a config field (repeatable; the value is a Python literal).",
+)
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="Print the results JSON on stdout (and nothing else on stdout).",
+)
+@click.option(
+    "--resume",
+    metavar="RUN_ID",
+    default=None,
+    help="Continue an interrupted or failed run of NAME, reusing its finished points.",
+)
 def run(name, scale, seed, device, out, data_dir, assignments, as_json, resume) -> None:
     """Run the experiment NAME (e.g. spheres.sampling); write results, figures and a catalog row."""
     exp = get(name)
-    request, run_dir = prepare_run(exp, scale=scale, seed=seed, device=resolve_device(device),
-                                   root=out, data_dir=check_data_dir(data_dir),
-                                   assignments=assignments, resume=resume)
-    _say(f"{'resuming' if resume else 'running'} {exp.id} at scale {request.scale} "
-         f"on {request.device} -> {run_dir.path}")
+    request, run_dir = prepare_run(
+        exp,
+        scale=scale,
+        seed=seed,
+        device=resolve_device(device),
+        root=out,
+        data_dir=check_data_dir(data_dir),
+        assignments=assignments,
+        resume=resume,
+    )
+    say(
+        f"{'resuming' if resume else 'running'} {exp.id} at scale {request.scale} "
+        f"on {request.device} -> {run_dir.path}"
+    )
     try:
         results = runner.execute(request, run_dir)
     except KeyboardInterrupt:
-        err_console.print(f"interrupted: run {run_dir.id} kept its finished points; continue with "
-                          f"'advgeom run {exp.id} --out {out} --resume {run_dir.id}'",
-                          highlight=False)
+        err_console.print(
+            f"interrupted: run {run_dir.id} kept its finished points; continue with "
+            f"'advgeom run {exp.id} --out {out} --resume {run_dir.id}'",
+            highlight=False,
+        )
         raise click.exceptions.Exit(130) from None
     if as_json:
         sys.stdout.write(to_json(results))
@@ -135,28 +150,9 @@ def show(run_id: str, out: Path, as_json: bool) -> None:
     render.print_all(out_console, render.run_details(run_dir, results))
 
 
-@cli.command("reproduce")
-@scale_option
-@out_option
-@seed_option
-@device_option
-@data_dir_option
-def reproduce_all(scale, out, seed, device, data_dir) -> None:
-    """Run every registered experiment and write a summary of what reproduced."""
-    scale = scale or "default"
-
-    def report(o: reproduce.Outcome) -> None:
-        agree = sum(c["agrees"] is True for c in o.claims)
-        _say(f"{o.experiment}: {o.status} in {o.seconds:.1f} s, {agree}/{len(o.claims)} claims "
-             "reproduced" + (f" ({o.error})" if o.error else ""))
-
-    outcomes = reproduce.reproduce(all_experiments(), scale=scale, root=out, seed=seed or 0,
-                                   device=resolve_device(device),
-                                   data_dir=check_data_dir(data_dir), on_done=report)
-    md_path, _ = reproduce.write_summary(out, outcomes, scale=scale)
-    out_console.print(f"summary: {md_path}", highlight=False)
-    if any(o.status != "done" for o in outcomes):
-        raise click.exceptions.Exit(1)
+cli.add_command(reproduce_command)
+cli.add_command(report_command)
+cli.add_command(audit_command)
 
 
 def _error(message: str) -> None:
@@ -175,7 +171,7 @@ def main(argv: list[str] | None = None) -> int:
         command = err.ctx.command_path if err.ctx else "advgeom"
         _error(f"{err.format_message()} (see '{command} --help')")
         return 2
-    except runner.RunFailed as err:
+    except (runner.RunFailed, AuditFailed) as err:
         _error(str(err))
         return 1
     except AdvgeomError as err:

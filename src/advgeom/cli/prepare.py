@@ -31,28 +31,47 @@ def prepare_run(
     """
     if resume is None:
         scale = scale or "default"
-        cfg = config.resolve(exp.config, scale_overrides=exp.overrides(scale),
-                             assignments=assignments)
-        request = runner.RunRequest(experiment=exp, config=cfg, scale=scale, seed=seed or 0,
-                                    device=device, root=root, data_dir=data_dir)
+        cfg = config.resolve(
+            exp.config, scale_overrides=exp.overrides(scale), assignments=assignments
+        )
+        request = runner.RunRequest(
+            experiment=exp,
+            config=cfg,
+            scale=scale,
+            seed=seed or 0,
+            device=device,
+            root=root,
+            data_dir=data_dir,
+        )
         return request, runner.start(request)
     run_dir, saved = runner.reopen(root, resume, exp)
-    changed = bool(assignments) or scale not in (None, saved["scale"]) or seed not in (
-        None, saved["seed"])
+    changed = (
+        bool(assignments)
+        or scale not in (None, saved["scale"])
+        or seed not in (None, saved["seed"])
+    )
     if changed:
-        raise InputError(f"--resume continues run {resume} with its saved config (scale "
-                         f"{saved['scale']}, seed {saved['seed']}); drop --set, --scale and --seed")
+        raise InputError(
+            f"--resume continues run {resume} with its saved config (scale "
+            f"{saved['scale']}, seed {saved['seed']}); drop --set, --scale and --seed"
+        )
     saved_data = Path(saved["data_dir"]) if saved.get("data_dir") else None
     request = runner.RunRequest(
-        experiment=exp, config=config.from_dict(exp.config, saved["config"]),
-        scale=saved["scale"], seed=saved["seed"], device=device, root=root,
-        data_dir=data_dir or saved_data)
+        experiment=exp,
+        config=config.from_dict(exp.config, saved["config"]),
+        scale=saved["scale"],
+        seed=saved["seed"],
+        device=device,
+        root=root,
+        data_dir=data_dir or saved_data,
+    )
     return request, run_dir
 
 
 def check_data_dir(data_dir: Path | None) -> Path | None:
     """``--data-dir`` must name an existing folder."""
     if data_dir is not None and not data_dir.is_dir():
-        raise InputError(f"--data-dir {data_dir}: no such folder; name the folder that holds "
-                         "the data files")
+        raise InputError(
+            f"--data-dir {data_dir}: no such folder; name the folder that holds the data files"
+        )
     return data_dir

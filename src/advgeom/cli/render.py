@@ -25,8 +25,13 @@ def experiments_table(experiments: Iterable[Experiment]) -> list[Any]:
         by_paper.setdefault(exp.paper, []).append(exp)
     for key, exps in by_paper.items():
         paper = PAPERS[key]
-        table = Table(title=f"{paper.authors.split(',')[0]} et al. — {paper.title}  [{key}]",
-                      title_justify="left", show_header=False, box=None, pad_edge=False)
+        table = Table(
+            title=f"{paper.authors.split(',')[0]} et al. — {paper.title}  [{key}]",
+            title_justify="left",
+            show_header=False,
+            box=None,
+            pad_edge=False,
+        )
         table.add_column("id", style="bold cyan", no_wrap=True)
         table.add_column("scales", style="dim", no_wrap=True)
         table.add_column("what it reproduces")
@@ -43,8 +48,12 @@ def claims_table(claims: list[dict], *, title: str = "Claims") -> Table:
         table.add_column(col)
     for c in claims:
         style = _VERDICT_STYLE[c["agrees"]]
-        table.add_row(escape(c["id"]), escape(fmt(c["paper_value"])), escape(fmt(c["measured"])),
-                      f"[{style}]{verdict(c['agrees'])}[/{style}]")
+        table.add_row(
+            escape(c["id"]),
+            escape(fmt(c["paper_value"])),
+            escape(fmt(c["measured"])),
+            f"[{style}]{verdict(c['agrees'])}[/{style}]",
+        )
     return table
 
 
@@ -55,8 +64,15 @@ def runs_table(records: list[RunRecord]) -> Table:
     style = {"done": "green", "failed": "red", "interrupted": "yellow", "running": "cyan"}
     for r in records:
         claims = f"{r.claims_agree}/{r.claims_total}" if r.status == "done" else "-"
-        table.add_row(r.id, r.experiment, r.scale, f"[{style[r.status]}]{r.status}[/]",
-                      _short_time(r.started), _short_time(r.ended), claims)
+        table.add_row(
+            r.id,
+            r.experiment,
+            r.scale,
+            f"[{style[r.status]}]{r.status}[/]",
+            _short_time(r.started),
+            _short_time(r.ended),
+            claims,
+        )
     return table
 
 
@@ -96,12 +112,36 @@ def run_details(run_dir, results: dict | None) -> list[Any]:
     config_text = ", ".join(f"{k}={fmt(v)}" for k, v in saved["config"].items())
     lines.append(escape(f"config: {config_text}"))
     if results is None:
-        lines.append(f"no results yet: {len(run_dir.points())} points measured "
-                     f"(continue with --resume {run_dir.id})")
+        lines.append(
+            f"no results yet: {len(run_dir.points())} points measured "
+            f"(continue with --resume {run_dir.id})"
+        )
         return lines
     lines.append(claims_table(results["claims"]))
     lines += [f"[dim]{escape(c['id'])}: {escape(c['note'])}[/dim]" for c in results["claims"]]
-    lines.append(escape("metrics: " + ", ".join(f"{k}={fmt(v)}" for k, v in
-                                                 scalar_metrics(results["metrics"]))))
+    lines.append(
+        escape(
+            "metrics: " + ", ".join(f"{k}={fmt(v)}" for k, v in scalar_metrics(results["metrics"]))
+        )
+    )
     lines.append("figures: " + ", ".join(str(run_dir.path / f) for f in results["figures"]))
     return lines
+
+
+def findings_table(results: list[dict], *, title: str) -> Table:
+    """An audit's findings: instrument, finding, prediction beside measurement, verdict."""
+    words = {True: "as predicted", False: "not as predicted", None: "measurement"}
+    table = Table(title=title, title_justify="left")
+    for col in ("instrument", "finding", "prediction", "measured", "verdict"):
+        table.add_column(col)
+    for r in results:
+        for c in r["findings"]:
+            style = "dim" if c["agrees"] is None else _VERDICT_STYLE[c["agrees"]]
+            table.add_row(
+                escape(r["id"]),
+                escape(c["id"]),
+                escape(fmt(c["paper_value"])),
+                escape(fmt(c["measured"])),
+                f"[{style}]{words[c['agrees']]}[/{style}]",
+            )
+    return table

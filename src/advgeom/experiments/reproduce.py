@@ -1,25 +1,37 @@
-"""Running every registered experiment at one scale, and the summary of what reproduced.
+"""Running every registered experiment (or the chosen papers') at one scale, resumably.
 
 One failing experiment does not stop the others: its run is marked failed, the summary says so,
-and the rest still run. (The full HTML report builds on this summary.)
+and the rest still run.
+
+A reproduction keeps a manifest, ``<root>/reproduce.json``, rewritten atomically whenever an
+experiment starts or ends: the scale, seed and selection, and per experiment its run id, status
+and time. ``--resume`` reads it back: an experiment already done is reused as it is, an unfinished
+one continues its own run (the runner keeps every finished point, see ``advgeom run --resume``),
+and the rest start. Everything ``--resume`` needs is checked before anything is written.
 """
 
 from __future__ import annotations
 
+import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 import torch
 
-from advgeom.errors import AdvgeomError
+from advgeom.errors import AdvgeomError, InputError
 from advgeom.experiments import claims as claims_mod
 from advgeom.experiments import config as config_mod
 from advgeom.experiments import runner
-from advgeom.experiments.registry import PAPERS, Experiment
-from advgeom.store.atomic import atomic_write_json, atomic_write_text
-from advgeom.store.rundir import now_iso
+from advgeom.experiments.registry import PAPERS, Experiment, check_scale
+from advgeom.store.atomic import atomic_write_json, read_json
+from advgeom.store.catalog import Catalog
+from advgeom.store.rundir import RunDir, now_iso
+
+MANIFEST_NAME = "reproduce.json"
+SUMMARY_NAME = "summary.json"
 
 
 @dataclass
@@ -33,80 +45,322 @@ class Outcome:
     run_id: str | None = None
     claims: list[dict] = field(default_factory=list)
     error: str | None = None
+    reused: bool = False  # done by an earlier attempt (``--resume``), not run again
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A checked reproduction: which experiments, at which scale and seed, resuming what."""
+
+    experiments: tuple[Experiment, ...]
+    scale: str
+    seed: int
+    only: tuple[str, ...]
+    resume: bool = False
+    earlier: dict[str, dict] = field(default_factory=dict)  # manifest entries, by experiment
+
+
+def paper_keys(only: Sequence[str]) -> tuple[str, ...]:
+    """``--only`` values (repeatable, comma-separated) as paper keys; unknown ones are refused."""
+    keys = tuple(dict.fromkeys(k.strip() for item in only for k in item.split(",") if k.strip()))
+    unknown = [k for k in keys if k not in PAPERS]
+    if unknown:
+        raise InputError(
+            f"--only: unknown paper {', '.join(map(repr, unknown))}; "
+            f"valid keys: {', '.join(PAPERS)}"
+        )
+    return keys
+
+
+def select(experiments: Sequence[Experiment], keys: Sequence[str]) -> list[Experiment]:
+    """The experiments of the papers ``keys`` (all of them when empty)."""
+    chosen = [e for e in experiments if e.paper in keys] if keys else list(experiments)
+    if not chosen:
+        what = f"for {', '.join(keys)} " if keys else ""
+        raise InputError(
+            f"--only: no experiments are registered {what}in this version (see 'advgeom list')"
+        )
+    return chosen
+
+
+def plan(
+    experiments: Sequence[Experiment],
+    *,
+    root: Path,
+    scale: str | None,
+    seed: int | None,
+    only: Sequence[str] = (),
+    resume: bool = False,
+) -> Plan:
+    """Check a reproduction request and decide what to run; writes nothing.
+
+    Without ``resume``: ``scale`` (default ``default``) and ``seed`` (default 0) as given. With
+    it: the earlier reproduction's scale, seed and selection (``--only`` may change the
+    selection; a different scale or seed is refused, as mixing them would mix two reproductions).
+    """
+    keys = paper_keys(only)
+    check_root(root)
+    if not resume:
+        scale = scale or "default"
+        check_scale(scale)
+        return Plan(tuple(select(experiments, keys)), scale, seed or 0, keys)
+    manifest = read_manifest(root)
+    if scale not in (None, manifest["scale"]) or seed not in (None, manifest["seed"]):
+        raise InputError(
+            f"--resume continues the reproduction under {root} at scale "
+            f"{manifest['scale']}, seed {manifest['seed']}; drop --scale and --seed "
+            "(or start a new one without --resume)"
+        )
+    keys = keys or tuple(manifest.get("only") or ())
+    chosen = select(experiments, keys)
+    earlier = dict(manifest["experiments"])
+    _check_not_running(root, [earlier[e.id] for e in chosen if e.id in earlier])
+    return Plan(tuple(chosen), manifest["scale"], manifest["seed"], keys, True, earlier)
+
+
+def check_root(root: Path) -> None:
+    """``--out`` must be a folder, or creatable as one, and writable."""
+    root = Path(root)
+    existing = next((p for p in (root, *root.parents) if p.exists()), None)
+    if existing is not None and not existing.is_dir():
+        raise InputError(f"--out {root}: {existing} is a file, not a folder; name a folder")
+    if existing is not None and not os.access(existing, os.W_OK | os.X_OK):
+        raise InputError(f"--out {root}: {existing} is not writable; name a writable folder")
+
+
+def read_manifest(root: Path) -> dict:
+    """The manifest of the reproduction under ``root``; InputError when there is none."""
+    path = Path(root) / MANIFEST_NAME
+    if not path.is_file():
+        raise InputError(
+            f"--resume: no reproduction to resume under {root} (no {MANIFEST_NAME}); "
+            "run 'advgeom reproduce' without --resume"
+        )
+    try:
+        manifest = read_json(path)
+        _ = manifest["scale"], manifest["seed"], manifest["experiments"]
+    except (ValueError, KeyError, TypeError) as err:
+        raise InputError(
+            f"--resume: {path} is not a reproduction manifest ({err}); "
+            "start a new reproduction without --resume"
+        ) from err
+    return manifest
+
+
+def _check_not_running(root: Path, entries: list[dict]) -> None:
+    """Refuse to resume runs another live process is still writing."""
+    ids = [e["run_id"] for e in entries if e.get("run_id") and e.get("status") != "done"]
+    if not ids or not (root / runner.CATALOG_NAME).is_file():
+        return
+    runner.mark_stale_runs(root, Catalog(root / runner.CATALOG_NAME))
+    for run_id in ids:
+        run = RunDir(root / run_id)
+        if run.exists() and run.read("run")["status"] == "running":
+            raise InputError(
+                f"--resume: run {run_id} is still running in another process; "
+                "wait for it or stop it first"
+            )
+
+
+class Manifest:
+    """The manifest file of one reproduction, rewritten atomically on every change."""
+
+    def __init__(self, root: Path, plan: Plan) -> None:
+        self.path = Path(root) / MANIFEST_NAME
+        earlier = read_json(self.path) if plan.resume and self.path.is_file() else {}
+        self.data: dict[str, Any] = {
+            "scale": plan.scale,
+            "seed": plan.seed,
+            "only": list(plan.only),
+            "selection": [e.id for e in plan.experiments],
+            "started": earlier.get("started") or now_iso(),
+            "updated": None,
+            "experiments": dict(earlier.get("experiments") or {}),
+        }
+
+    def record(self, experiment_id: str, **entry: Any) -> None:
+        self.data["experiments"][experiment_id] = {
+            **self.data["experiments"].get(experiment_id, {}),
+            **entry,
+        }
+        self.data["updated"] = now_iso()
+        atomic_write_json(self.path, self.data)
 
 
 def reproduce(
-    experiments: list[Experiment],
+    plan: Plan,
     *,
-    scale: str,
     root: Path,
-    seed: int = 0,
     device: torch.device | None = None,
     data_dir: Path | None = None,
     on_done: Callable[[Outcome], None] | None = None,
 ) -> list[Outcome]:
-    """Run each experiment at ``scale`` into ``root``; return one outcome per experiment."""
+    """Run (or reuse) each experiment of ``plan`` into ``root``; one outcome per experiment.
+
+    A KeyboardInterrupt marks the current experiment interrupted in its run and in the manifest,
+    then propagates; ``--resume`` continues from there.
+    """
+    manifest = Manifest(root, plan)
     outcomes = []
-    for exp in experiments:
-        began = time.perf_counter()
-        cfg = config_mod.resolve(exp.config, scale_overrides=exp.overrides(scale))
-        request = runner.RunRequest(experiment=exp, config=cfg, scale=scale, seed=seed,
-                                    device=device or torch.device("cpu"), root=root,
-                                    data_dir=data_dir)
-        run = runner.start(request)
-        try:
-            results = runner.execute(request, run)
-            outcome = Outcome(exp.id, exp.paper, "done", 0.0, run.id, results["claims"])
-        except AdvgeomError as err:  # failed runs are recorded; the others still run
-            outcome = Outcome(exp.id, exp.paper, "failed", 0.0, run.id, error=str(err))
-        outcome.seconds = time.perf_counter() - began
+    for exp in plan.experiments:
+        entry = plan.earlier.get(exp.id, {})
+        outcome = _reused(root, exp, entry) or _run(
+            exp,
+            plan,
+            entry,
+            manifest,
+            root=root,
+            device=device or torch.device("cpu"),
+            data_dir=data_dir,
+        )
         outcomes.append(outcome)
         if on_done is not None:
             on_done(outcome)
     return outcomes
 
 
-def write_summary(root: Path, outcomes: list[Outcome], *, scale: str) -> tuple[Path, Path]:
-    """Write ``summary.json`` and ``summary.md`` under ``root`` (atomically); return their paths."""
-    all_claims = [c for o in outcomes for c in o.claims]
+def _reused(root: Path, exp: Experiment, entry: dict) -> Outcome | None:
+    """The outcome of an earlier attempt's finished run of ``exp``, if it is intact."""
+    if entry.get("status") != "done" or not entry.get("run_id"):
+        return None
+    results = RunDir(root / entry["run_id"]).read("results", default=None)
+    if results is None or results.get("experiment") != exp.id:
+        return None
+    return Outcome(
+        exp.id,
+        exp.paper,
+        "done",
+        float(entry.get("seconds") or 0.0),
+        entry["run_id"],
+        results["claims"],
+        reused=True,
+    )
+
+
+def _run(
+    exp: Experiment,
+    plan: Plan,
+    entry: dict,
+    manifest: Manifest,
+    *,
+    root: Path,
+    device: torch.device,
+    data_dir: Path | None,
+) -> Outcome:
+    before = float(entry.get("seconds") or 0.0) if entry.get("status") != "done" else 0.0
+    began = time.perf_counter()
+    run_id = None
+    try:
+        request, run = _start_or_continue(
+            exp, plan, entry, root=root, device=device, data_dir=data_dir
+        )
+        run_id = run.id
+        manifest.record(
+            exp.id, paper=exp.paper, run_id=run_id, status="running", seconds=before, error=None
+        )
+        results = runner.execute(request, run)
+        outcome = Outcome(exp.id, exp.paper, "done", 0.0, run_id, results["claims"])
+    except AdvgeomError as err:  # failed runs are recorded; the others still run
+        outcome = Outcome(exp.id, exp.paper, "failed", 0.0, run_id, error=str(err))
+    except KeyboardInterrupt:
+        if run_id is not None:
+            manifest.record(
+                exp.id, status="interrupted", seconds=before + time.perf_counter() - began
+            )
+        raise
+    outcome.seconds = before + time.perf_counter() - began
+    manifest.record(
+        exp.id,
+        paper=exp.paper,
+        run_id=run_id,
+        status=outcome.status,
+        seconds=outcome.seconds,
+        error=outcome.error,
+    )
+    return outcome
+
+
+def _start_or_continue(
+    exp: Experiment,
+    plan: Plan,
+    entry: dict,
+    *,
+    root: Path,
+    device: torch.device,
+    data_dir: Path | None,
+) -> tuple[runner.RunRequest, RunDir]:
+    """The earlier attempt's unfinished run of ``exp`` with its saved config, or a new run."""
+    run_id = entry.get("run_id")
+    if run_id and entry.get("status") != "done" and RunDir(root / run_id).exists():
+        run, saved = runner.reopen(root, run_id, exp)
+        saved_data = Path(saved["data_dir"]) if saved.get("data_dir") else None
+        request = runner.RunRequest(
+            experiment=exp,
+            config=config_mod.from_dict(exp.config, saved["config"]),
+            scale=saved["scale"],
+            seed=saved["seed"],
+            device=device,
+            root=root,
+            data_dir=data_dir or saved_data,
+        )
+        return request, run
+    cfg = config_mod.resolve(exp.config, scale_overrides=exp.overrides(plan.scale))
+    request = runner.RunRequest(
+        experiment=exp,
+        config=cfg,
+        scale=plan.scale,
+        seed=plan.seed,
+        device=device,
+        root=root,
+        data_dir=data_dir,
+    )
+    return request, runner.start(request)
+
+
+def write_summary(root: Path, outcomes: list[Outcome], *, plan: Plan) -> Path:
+    """Write ``summary.json`` under ``root`` (atomically): counts overall, per paper, per run."""
+    by_paper = {}
+    for key in dict.fromkeys(o.paper for o in outcomes):
+        mine = [o for o in outcomes if o.paper == key]
+        by_paper[key] = {
+            **claims_mod.count([c for o in mine for c in o.claims]),
+            "experiments": len(mine),
+            "failed": sum(o.status != "done" for o in mine),
+        }
     data = {
-        "scale": scale,
+        "scale": plan.scale,
+        "seed": plan.seed,
+        "only": list(plan.only),
         "written": now_iso(),
-        "counts": claims_mod.count(all_claims),
+        "counts": claims_mod.count([c for o in outcomes for c in o.claims]),
+        "failed": sum(o.status != "done" for o in outcomes),
+        "papers": by_paper,
         "experiments": [asdict(o) for o in outcomes],
     }
-    json_path = atomic_write_json(root / "summary.json", data)
-    md_path = atomic_write_text(root / "summary.md", summary_markdown(outcomes, scale=scale))
-    return md_path, json_path
+    return atomic_write_json(Path(root) / SUMMARY_NAME, data)
 
 
-def summary_markdown(outcomes: list[Outcome], *, scale: str) -> str:
-    """A readable summary: per experiment its status, time and claims, paper value beside ours."""
-    counts = claims_mod.count([c for o in outcomes for c in o.claims])
-    lines = [
-        f"# advgeom reproduction — scale `{scale}`",
-        "",
-        f"{counts['claims_agree']} claims reproduced, {counts['claims_disagree']} differ, "
-        f"{counts['claims_unmeasured']} not measurable at this scale "
-        f"({len(outcomes)} experiments, {sum(o.status == 'failed' for o in outcomes)} failed).",
-        "",
-    ]
-    for o in outcomes:
-        paper = PAPERS[o.paper]
-        lines += [f"## {o.experiment} — {paper.title}", "",
-                  f"Run `{o.run_id}`: {o.status} in {o.seconds:.1f} s.", ""]
-        if o.error:
-            lines += [f"Error: {o.error}", ""]
-        if o.claims:
-            lines += ["| claim | paper | ours | verdict | note |", "|---|---|---|---|---|"]
-            lines += [
-                f"| {c['id']} | {_cell(c['paper_value'])} | {_cell(c['measured'])} | "
-                f"{claims_mod.verdict(c['agrees'])} | {_cell(c['note'])} |"
-                for c in o.claims
-            ]
-            lines.append("")
-    return "\n".join(lines)
-
-
-def _cell(value: object) -> str:
-    return claims_mod.format_value(value).replace("|", "\\|").replace("\n", " ")
+def outcomes_from_manifest(root: Path) -> tuple[dict, list[Outcome]]:
+    """The manifest of the reproduction under ``root`` and the outcomes of its selection, read
+    back from the run folders (``advgeom report`` rebuilds the report from these)."""
+    manifest = read_manifest(root)
+    outcomes = []
+    for exp_id in manifest.get("selection") or list(manifest["experiments"]):
+        entry = manifest["experiments"].get(exp_id, {})
+        run = RunDir(Path(root) / entry["run_id"]) if entry.get("run_id") else None
+        results = run.read("results", default=None) if run and run.exists() else None
+        status = (
+            run.read("run")["status"] if run and run.exists() else entry.get("status", "missing")
+        )
+        outcomes.append(
+            Outcome(
+                exp_id,
+                entry.get("paper", ""),
+                status,
+                float(entry.get("seconds") or 0.0),
+                entry.get("run_id"),
+                (results or {}).get("claims") or [],
+                entry.get("error"),
+            )
+        )
+    return manifest, outcomes

@@ -1,0 +1,18 @@
+"""The audit's instruments, in the order the report shows them.
+
+Each instrument is one module defining ``INSTRUMENT`` (:class:`advgeom.audit.context.Instrument`):
+``measure(ctx)`` returns findings (claim records: a prediction beside the measurement, or a bare
+measurement) and metrics, ``plot(result)`` draws from the saved result. Adding one is a module
+and a line here.
+"""
+
+from advgeom.audit.context import Instrument
+from advgeom.audit.instruments import accuracy, gradients, robustness
+
+INSTRUMENTS: tuple[Instrument, ...] = (
+    accuracy.INSTRUMENT,
+    robustness.INSTRUMENT,
+    gradients.INSTRUMENT,
+)
+
+__all__ = ["INSTRUMENTS", "Instrument"]

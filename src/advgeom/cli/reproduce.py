@@ -1,0 +1,136 @@
+"""``advgeom reproduce`` (run every experiment, then write the report) and ``advgeom report``."""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import asdict
+from pathlib import Path
+
+import click
+
+from advgeom import progress
+from advgeom.cli.common import (
+    data_dir_option,
+    device_option,
+    out_console,
+    out_option,
+    say,
+    scale_option,
+    seconds,
+    seed_option,
+)
+from advgeom.cli.prepare import check_data_dir
+from advgeom.devices import resolve_device
+from advgeom.experiments import PAPERS, reproduce
+from advgeom.experiments.registry import all_experiments
+from advgeom.report import reproduction_report, write_report
+
+REPORT_DIR = "report"
+
+
+@click.command("reproduce")
+@scale_option
+@out_option
+@click.option(
+    "--only",
+    multiple=True,
+    metavar="PAPER",
+    help=f"Only the experiments of these papers (repeatable or comma-separated): "
+    f"{', '.join(PAPERS)}.",
+)
+@click.option(
+    "--resume",
+    is_flag=True,
+    help="Continue the reproduction under --out: finished experiments are reused, an "
+    "unfinished one continues from its measured points.",
+)
+@seed_option
+@device_option
+@data_dir_option
+def reproduce_command(scale, out, only, resume, seed, device, data_dir) -> None:
+    """Run every registered experiment, then write the report (DIR/report/index.html).
+
+    Prints the time each experiment took; a failed experiment does not stop the others (exit
+    code 1 at the end). Ctrl-C stops cleanly: continue with --resume.
+    """
+    plan = reproduce.plan(
+        all_experiments(), root=out, scale=scale, seed=seed, only=only, resume=resume
+    )
+    device, data_dir = resolve_device(device), check_data_dir(data_dir)
+    say(
+        f"{'resuming' if resume else 'reproducing'} {len(plan.experiments)} experiments at "
+        f"scale {plan.scale} on {device} -> {out}"
+    )
+    with progress.task(f"reproduce ({plan.scale})", total=len(plan.experiments)) as bar:
+
+        def done(o: reproduce.Outcome) -> None:
+            bar.advance()
+            say(_outcome_line(o))
+
+        try:
+            outcomes = reproduce.reproduce(
+                plan, root=out, device=device, data_dir=data_dir, on_done=done
+            )
+        except KeyboardInterrupt:
+            print(
+                "interrupted: finished experiments and measured points are kept; "
+                f"continue with 'advgeom reproduce --out {out} --resume'",
+                file=sys.stderr,
+            )
+            raise click.exceptions.Exit(130) from None
+    reproduce.write_summary(out, outcomes, plan=plan)
+    index = _write_report(out, outcomes, scale=plan.scale, seed=plan.seed, papers=plan.only)
+    _print_totals(outcomes, index)
+    if any(o.status != "done" for o in outcomes):
+        raise click.exceptions.Exit(1)
+
+
+@click.command("report")
+@out_option
+def report_command(out: Path) -> None:
+    """Rewrite the report of the last reproduction under --out from its saved runs."""
+    manifest, outcomes = reproduce.outcomes_from_manifest(out)
+    index = _write_report(
+        out,
+        outcomes,
+        scale=manifest["scale"],
+        seed=manifest["seed"],
+        papers=manifest.get("only") or (),
+    )
+    _print_totals(outcomes, index)
+
+
+def _outcome_line(o: reproduce.Outcome) -> str:
+    agree = sum(c["agrees"] is True for c in o.claims)
+    if o.reused:
+        return (
+            f"{o.experiment}: done earlier in {seconds(o.seconds)} (run {o.run_id}, reused), "
+            f"{agree}/{len(o.claims)} claims reproduced"
+        )
+    return (
+        f"{o.experiment}: {o.status} in {seconds(o.seconds)}, {agree}/{len(o.claims)} claims "
+        "reproduced" + (f" ({o.error})" if o.error else "")
+    )
+
+
+def _write_report(
+    root: Path, outcomes: list[reproduce.Outcome], *, scale: str, seed: int, papers
+) -> Path:
+    report = reproduction_report(
+        root, [asdict(o) for o in outcomes], scale=scale, seed=seed, papers=tuple(papers)
+    )
+    return write_report(report, Path(root) / REPORT_DIR)
+
+
+def _print_totals(outcomes: list[reproduce.Outcome], index: Path) -> None:
+    claims = [c for o in outcomes for c in o.claims]
+    failed = sum(o.status != "done" for o in outcomes)
+    out_console.print(
+        f"{sum(c['agrees'] is True for c in claims)} claims reproduced, "
+        f"{sum(c['agrees'] is False for c in claims)} differ, "
+        f"{sum(c['agrees'] is None for c in claims)} not measurable at this scale "
+        f"({len(outcomes)} experiments, {failed} not completed, "
+        f"{seconds(sum(o.seconds for o in outcomes))})",
+        highlight=False,
+    )
+    out_console.print(f"report: {index}", highlight=False)
