@@ -7,12 +7,22 @@ and a line here.
 """
 
 from advgeom.audit.context import Instrument
-from advgeom.audit.instruments import accuracy, gradients, robustness
+from advgeom.audit.instruments import (
+    accuracy,
+    expansion,
+    gradients,
+    injectivity,
+    robustness,
+    softmax_head,
+)
 
 INSTRUMENTS: tuple[Instrument, ...] = (
     accuracy.INSTRUMENT,
     robustness.INSTRUMENT,
     gradients.INSTRUMENT,
+    injectivity.INSTRUMENT,
+    expansion.INSTRUMENT,
+    softmax_head.INSTRUMENT,
 )
 
 __all__ = ["INSTRUMENTS", "Instrument"]
