@@ -6,10 +6,13 @@
 - :func:`scaled_eps`: eps_p = eps_inf * d^(1/p); :func:`lp_norm`, :func:`dual_norm`.
 - :func:`min_output_distance`, :func:`min_input_distance`, :func:`min_pairwise_distance`: the
   minimum pairwise L1 distance d_m over a data set, duplicates reported (Badger, Eq. 1).
+- :func:`sphere_error_rate`, :func:`sphere_error_rates`: mu(E) on a sphere by Monte Carlo, for
+  a model or every member of an ensemble (Gilmer et al.), with a checked reduced-precision pass.
 - :func:`expansion`: e_a, e_n and r = e_a / e_n along FGSM and Gaussian steps over a grid of
   eta, in float32 or float64 (Badger, Eq. 4-6).
 """
 
+from advgeom.metrics.error_rate import describe_rate, sphere_error_rate, sphere_error_rates
 from advgeom.metrics.expansion import DEFAULT_ETAS, Expansion, expansion
 from advgeom.metrics.gradients import gradient_norm, gradient_norms, input_gradient
 from advgeom.metrics.injectivity import (
@@ -34,6 +37,7 @@ __all__ = [
     "Expansion",
     "MinDistance",
     "Vulnerability",
+    "describe_rate",
     "distinct_rows",
     "dual_norm",
     "expansion",
@@ -49,5 +53,7 @@ __all__ = [
     "model_outputs",
     "prediction_changed",
     "scaled_eps",
+    "sphere_error_rate",
+    "sphere_error_rates",
     "vulnerability",
 ]
