@@ -1,0 +1,196 @@
+"""Helpers shared by the ``firstorder.*`` experiments: data, models, measurements, slopes."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+from scipy import stats
+from torch import Tensor, nn
+
+from advgeom import data
+from advgeom.attacks import pgd, predictions
+from advgeom.attacks.losses import cross_entropy
+from advgeom.errors import InputError
+from advgeom.metrics import gradient_norms
+from advgeom.models.cnn import AvgPoolCNN, FCNet, StridedCNN
+
+DATASETS = ("digits", "mnist", "fashion-mnist", "cifar10")
+ARCHS = ("fc", "strided", "avgpool")
+PAPER_ATTACK_STEPS = 10  # the authors' code: vulnerability by PGD-10, step eps / 7.5
+CHUNK = 500  # examples per measurement batch at most
+CHUNK_VALUES = 2**21  # ... and at most this many input values per batch (256 px CIFAR: 10 images)
+
+
+def load_split(
+    dataset: str, root, split: str, limit: int | None, factor: int = 1
+) -> tuple[Tensor, Tensor]:
+    """Images (N, C, H, W) in [0, 1] and labels: the first ``limit``, up-sampled by copying."""
+    x, y = data.load(dataset, root=root, split=split)
+    if limit is not None:
+        x, y = x[:limit], y[:limit]
+    return data.upsample(x, factor), y
+
+
+def standardise(x: Tensor, reference: Tensor) -> Tensor:
+    """(x - mean) / std with one mean and std per channel of ``reference`` (N, C, H, W).
+
+    Pixel copying does not change these statistics, so the same normalisation fits every
+    resolution. Used at initialisation, where blank (exactly 0) image regions would otherwise give
+    pre-activations of exactly 0, whose ReLU derivative is 0: the paper's assumption H1 (a ReLU
+    kills half of its inputs) would fail there. The paper's data were normalised too (Sec. 4).
+    """
+    mean = reference.mean(dim=(0, 2, 3), keepdim=True)
+    std = reference.std(dim=(0, 2, 3), keepdim=True).clamp_min(1e-12)
+    return (x - mean) / std
+
+
+def build_model(
+    arch: str,
+    input_shape: Sequence[int],
+    *,
+    classes: int,
+    hidden: int,
+    depth: int,
+    channels: int,
+    batch_norm: bool,
+    generator: torch.Generator,
+    input_norm: bool = False,
+) -> nn.Module:
+    """A He-initialised ``fc``, ``strided`` (Sec. 4.1) or ``avgpool`` (App. B) network.
+
+    ``input_norm`` (CNNs only): a batch-norm on the input channels first, as in the authors' code
+    when it trains on raw pixels."""
+    if arch == "fc":
+        return FCNet(
+            input_shape=input_shape,
+            hidden=hidden,
+            depth=depth,
+            out_features=classes,
+            batch_norm=batch_norm,
+            generator=generator,
+        )
+    cls = {"strided": StridedCNN, "avgpool": AvgPoolCNN}.get(arch)
+    if cls is None:
+        raise InputError(f"arch must be one of {', '.join(ARCHS)} (got {arch!r})")
+    return cls(
+        input_shape=input_shape,
+        channels=channels,
+        out_features=classes,
+        batch_norm=batch_norm,
+        input_norm=input_norm,
+        generator=generator,
+    )
+
+
+def _chunks(x: Tensor):
+    size = max(1, min(CHUNK, CHUNK_VALUES // x[0].numel()))
+    for start in range(0, x.shape[0], size):
+        yield slice(start, min(x.shape[0], start + size))
+
+
+def gradient_summary(model: nn.Module, x: Tensor, y: Tensor) -> dict:
+    """E||grad_x L||_1 and _2 over (x, y) (eval mode), with medians; x on the model's device."""
+    norms = {"l1": [], "l2": []}
+    for s in _chunks(x):
+        out = gradient_norms(model, x[s], y[s], norms=("l1", "l2"))
+        for q in norms:
+            norms[q].append(out[q].double().cpu())
+    l1, l2 = torch.cat(norms["l1"]), torch.cat(norms["l2"])
+    return {
+        "grad_l1": float(l1.mean()),
+        "grad_l2": float(l2.mean()),
+        "grad_l1_median": float(l1.median()),
+        "grad_l2_median": float(l2.median()),
+    }
+
+
+def evaluate(
+    model: nn.Module,
+    x: Tensor,
+    y: Tensor,
+    *,
+    attack_eps: float,
+    attack_steps: int = PAPER_ATTACK_STEPS,
+) -> dict:
+    """Accuracy, gradient norms and PGD vulnerability on (x, y), the way the authors' code did.
+
+    Vulnerability (Definition 1): the share of examples whose prediction changes under PGD l_inf
+    of radius ``attack_eps`` per pixel (``attack_steps`` steps of eps / (0.75 steps), no random
+    start, no clipping). Damage: mean loss increase per unit eps (Lemma 2's eps ||g||_1 / eps).
+    """
+    model.eval()
+    correct = changed = adv_correct = damage = 0.0
+    for s in _chunks(x):
+        xb, yb = x[s], y[s]
+        with torch.no_grad():
+            out = model(xb)
+        pred = predictions(out)
+        correct += float((pred == yb).sum())
+        if attack_eps > 0:
+            res = pgd(
+                model,
+                xb,
+                yb,
+                eps=attack_eps,
+                norm="linf",
+                steps=attack_steps,
+                step_size=attack_eps / (0.75 * attack_steps),
+            )
+            with torch.no_grad():
+                adv_pred = predictions(model(res.x_adv))
+            changed += float((adv_pred != pred).sum())
+            adv_correct += float((adv_pred == yb).sum())
+            damage += float((res.loss - cross_entropy(out, yb)).sum()) / attack_eps
+    n = x.shape[0]
+    return {
+        "accuracy": correct / n,
+        "vulnerability": changed / n,
+        "adversarial_accuracy": adv_correct / n if attack_eps > 0 else correct / n,
+        "damage_per_eps": damage / n,
+        **gradient_summary(model, x, y),
+    }
+
+
+def loglog_slope(d: Sequence[float], values: Sequence[float]) -> dict:
+    """Least-squares slope of log(values) on log(d) with a 95% interval from its standard error
+    (t distribution, n - 2 degrees of freedom); ``low``/``high`` are None with two points."""
+    ld, lv = np.log(np.asarray(d, float)), np.log(np.asarray(values, float))
+    if len(ld) < 2:
+        raise InputError(f"a slope needs at least two points (got {len(ld)})")
+    fit = stats.linregress(ld, lv)
+    out = {"slope": float(fit.slope), "intercept": float(fit.intercept), "low": None, "high": None}
+    if len(ld) > 2:
+        half = float(stats.t.ppf(0.975, len(ld) - 2) * fit.stderr)
+        out["low"], out["high"] = float(fit.slope - half), float(fit.slope + half)
+    return out
+
+
+def mean_interval(values: Sequence[float]) -> dict:
+    """Mean of per-seed values with a 95% t interval (``low``/``high`` None with one value)."""
+    v = np.asarray(values, float)
+    mean = float(v.mean())
+    if len(v) < 2:
+        return {"mean": mean, "low": None, "high": None}
+    half = float(stats.t.ppf(0.975, len(v) - 1) * v.std(ddof=1) / math.sqrt(len(v)))
+    return {"mean": mean, "low": mean - half, "high": mean + half}
+
+
+def interval_text(fit: dict, key: str = "slope") -> str:
+    """``0.512 [0.480, 0.544]``, or the value alone when there is no interval."""
+    value = fit[key] if key in fit else fit["mean"]
+    if fit["low"] is None:
+        return f"{value:.3f} (no interval)"
+    return f"{value:.3f} [{fit['low']:.3f}, {fit['high']:.3f}]"
+
+
+def classes_of(y: Tensor) -> int:
+    """Number of classes (the largest label + 1)."""
+    return int(y.max()) + 1
+
+
+def finite(value: float | None) -> float | None:
+    """None for NaN/inf (JSON-friendly claim values)."""
+    return None if value is None or not math.isfinite(value) else float(value)
