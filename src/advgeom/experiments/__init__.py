@@ -14,14 +14,18 @@ from advgeom.experiments.gilmer2018 import ignore as _spheres_ignore  # noqa: F4
 from advgeom.experiments.gilmer2018 import quadratic as _spheres_quadratic  # noqa: F401
 from advgeom.experiments.gilmer2018 import sampling as _spheres_sampling  # noqa: F401
 from advgeom.experiments.gilmer2018 import slices as _spheres_slices  # noqa: F401
+from advgeom.experiments.registry import PAPERS, Experiment, all_experiments, get, register
 from advgeom.experiments.simongabriel2019 import dimension as _firstorder_dimension  # noqa: F401
 from advgeom.experiments.simongabriel2019 import generalization as _firstorder_generalization  # noqa: F401
 from advgeom.experiments.simongabriel2019 import init as _firstorder_init  # noqa: F401
 from advgeom.experiments.simongabriel2019 import lemma as _firstorder_lemma  # noqa: F401
 from advgeom.experiments.simongabriel2019 import regularizers as _firstorder_regularizers  # noqa: F401
+from advgeom.experiments.tanay2018 import deep as _tilting_deep  # noqa: F401
+from advgeom.experiments.tanay2018 import plane as _tilting_plane  # noqa: F401
+from advgeom.experiments.tanay2018 import regularization as _tilting_regularization  # noqa: F401
+from advgeom.experiments.tanay2018 import toy as _tilting_toy  # noqa: F401
 from advgeom.experiments.zou2018 import directions as _softmax_directions  # noqa: F401
 from advgeom.experiments.zou2018 import unbounded as _softmax_unbounded  # noqa: F401
 from advgeom.experiments.zou2018 import universality as _softmax_universality  # noqa: F401
-from advgeom.experiments.registry import PAPERS, Experiment, all_experiments, get, register
 
 __all__ = ["PAPERS", "Experiment", "all_experiments", "get", "register"]
