@@ -8,7 +8,7 @@ import torch
 from torch import nn
 
 from advgeom import audit
-from advgeom.audit.instruments import expansion, injectivity, softmax_head
+from advgeom.audit.instruments import expansion, injectivity, softmax_head, tilting
 
 
 def _context(model: nn.Module, samples: int = 40):
@@ -62,3 +62,18 @@ def test_a_model_without_a_linear_layer_is_reported_not_failed():
     result = softmax_head.measure(_context(Pixels(), samples=8))
     assert result["findings"][0]["measured"] is None
     assert softmax_head.plot(result) == {}
+
+
+def test_the_nearest_centroid_classifier_has_no_local_tilt():
+    # Logits w_c . x - ||w_c||^2 / 2 with w_c the class centroids of the audit examples: the
+    # margin's gradient is the centroid difference itself, so every angle is 0.
+    ctx = _context(nn.Sequential(nn.Flatten(), nn.Linear(64, 10)))
+    centroids = torch.stack([ctx.x[ctx.y == c].flatten(1).mean(0) for c in range(10)])
+    layer = ctx.model[1]
+    with torch.no_grad():
+        layer.weight.copy_(centroids)
+        layer.bias.copy_(-0.5 * centroids.square().sum(1))
+    result = tilting.measure(ctx)
+    found = {c["id"]: c for c in result["findings"]}
+    assert found["local_tilting_angle"]["measured"] == pytest.approx(0.0, abs=1e-3)
+    assert set(tilting.plot(result)) == {"angles"}

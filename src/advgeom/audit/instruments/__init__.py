@@ -14,6 +14,7 @@ from advgeom.audit.instruments import (
     injectivity,
     robustness,
     softmax_head,
+    tilting,
 )
 
 INSTRUMENTS: tuple[Instrument, ...] = (
@@ -23,6 +24,7 @@ INSTRUMENTS: tuple[Instrument, ...] = (
     injectivity.INSTRUMENT,
     expansion.INSTRUMENT,
     softmax_head.INSTRUMENT,
+    tilting.INSTRUMENT,
 )
 
 __all__ = ["INSTRUMENTS", "Instrument"]
