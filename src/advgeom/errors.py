@@ -70,3 +70,31 @@ def check_choice(name: str, value: Any, choices: tuple | list) -> None:
     """Raise InputError unless ``value`` is one of ``choices``, listing them."""
     if value not in choices:
         raise InputError(f"{name} must be one of {', '.join(map(repr, choices))} (got {value!r})")
+
+
+def check_fields(
+    obj: Any, names: tuple[str, ...], *, minimum: int = 1, optional: bool = False
+) -> None:
+    """Raise InputError for the first of ``obj``'s attributes ``names`` that is below ``minimum``.
+
+    The loop every config's ``__post_init__`` runs over its counts and sizes. With ``optional``,
+    a field may also be None (meaning "all" or "unbounded") and is then skipped.
+    """
+    for name in names:
+        value = getattr(obj, name)
+        if optional and value is None:
+            continue
+        if value < minimum:
+            none = "None or " if optional else ""
+            raise InputError(f"{name} must be {none}>= {minimum} (got {value})")
+
+
+def check_positive_fields(obj: Any, names: tuple[str, ...]) -> None:
+    """Raise InputError for the first of ``obj``'s attributes ``names`` not finite and > 0.
+
+    The loop configs run over learning rates, step sizes and tolerances; NaN fails too.
+    """
+    for name in names:
+        value = getattr(obj, name)
+        if not 0 < value < math.inf:
+            raise InputError(f"{name} must be > 0 (got {value})")

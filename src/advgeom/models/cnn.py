@@ -130,22 +130,28 @@ class FCNet(nn.Sequential):
 
 
 class _ConvStack(nn.Module):
-    """Shared body of the two CNNs: an optional input batch-norm, conv layers, a read-out."""
+    """Shared body of the two CNNs: an optional input batch-norm, conv layers, a read-out.
+
+    Subclasses set ``pooling`` ("stride" or "avg") and inherit this keyword-only constructor, so
+    both CNNs take the same explicit arguments (documented on :class:`StridedCNN`).
+    """
+
+    pooling: str
 
     def __init__(
         self,
         *,
         input_shape: Sequence[int],
-        channels: int,
-        out_features: int,
-        final_size: int,
-        batch_norm: bool,
-        input_norm: bool,
-        padding_mode: str,
-        pooling: str,
-        generator: torch.Generator | None,
+        channels: int = 64,
+        out_features: int = 10,
+        final_size: int = 1,
+        batch_norm: bool = True,
+        input_norm: bool = False,
+        padding_mode: str = "reflect",
+        generator: torch.Generator | None = None,
     ) -> None:
         super().__init__()
+        pooling = self.pooling
         c, h, w = _shape(input_shape)
         check_int("channels", channels, minimum=1)
         check_int("out_features", out_features, minimum=1)
@@ -225,58 +231,14 @@ class StridedCNN(_ConvStack):
         input ``(batch, *input_shape)`` -> logits ``(batch, out_features)``.
     """
 
-    def __init__(
-        self,
-        *,
-        input_shape: Sequence[int],
-        channels: int = 64,
-        out_features: int = 10,
-        final_size: int = 1,
-        batch_norm: bool = True,
-        input_norm: bool = False,
-        padding_mode: str = "reflect",
-        generator: torch.Generator | None = None,
-    ) -> None:
-        super().__init__(
-            input_shape=input_shape,
-            channels=channels,
-            out_features=out_features,
-            final_size=final_size,
-            batch_norm=batch_norm,
-            input_norm=input_norm,
-            padding_mode=padding_mode,
-            pooling="stride",
-            generator=generator,
-        )
+    pooling = "stride"
 
 
 class AvgPoolCNN(_ConvStack):
     """App. B's variant of :class:`StridedCNN`: every down-sampling is a stride-1 3x3 convolution
     followed by 2x2 average pooling (then batch-norm and ReLU). Same arguments and shapes."""
 
-    def __init__(
-        self,
-        *,
-        input_shape: Sequence[int],
-        channels: int = 64,
-        out_features: int = 10,
-        final_size: int = 1,
-        batch_norm: bool = True,
-        input_norm: bool = False,
-        padding_mode: str = "reflect",
-        generator: torch.Generator | None = None,
-    ) -> None:
-        super().__init__(
-            input_shape=input_shape,
-            channels=channels,
-            out_features=out_features,
-            final_size=final_size,
-            batch_norm=batch_norm,
-            input_norm=input_norm,
-            padding_mode=padding_mode,
-            pooling="avg",
-            generator=generator,
-        )
+    pooling = "avg"
 
 
 __all__ = ["AvgPoolCNN", "FCNet", "StridedCNN", "he_init_"]

@@ -19,6 +19,7 @@ from matplotlib.ticker import FuncFormatter, LogLocator, NullLocator
 from torch import Tensor
 
 from advgeom.devices import single_thread_on_cpu
+from advgeom.errors import InputError, check_positive_fields
 from advgeom.experiments.badger2023._train import seeded_global_rng
 from advgeom.experiments.claims import claim
 from advgeom.metrics.expansion import as_dtype, expansion
@@ -26,6 +27,16 @@ from advgeom.plotting import new_figure
 
 DTYPES = ("float32", "float64")
 QUANTITIES = ("r", "e_a")
+
+
+def check_settings(cfg) -> None:
+    """Raise InputError unless a config's curve settings hold: ``etas`` two or more step sizes
+    > 0, ``growth_from`` and ``growth_to`` finite and > 0, ``grows_factor`` > 1."""
+    check_positive_fields(cfg, ("growth_from", "growth_to"))
+    if len(cfg.etas) < 2 or min(cfg.etas) <= 0:
+        raise InputError(f"etas must hold at least two step sizes > 0 (got {cfg.etas})")
+    if cfg.grows_factor <= 1:
+        raise InputError(f"grows_factor must be > 1 (got {cfg.grows_factor})")
 
 
 def measure(

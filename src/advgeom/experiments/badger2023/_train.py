@@ -67,26 +67,30 @@ def _batches(n: int, batch_size: int, steps: int, generator: torch.Generator) ->
         pos += batch_size
 
 
+def steps_for(epochs: float, n: int, batch_size: int) -> int:
+    """Optimiser steps for ``epochs`` passes over ``n`` examples in batches (at least one)."""
+    return max(1, math.ceil(epochs * n / batch_size))
+
+
 def _fit(
     model: nn.Module,
-    params,
-    steps: int,
-    n: int,
-    batch_size: int,
+    x: Tensor,
     loss_of: Callable[[Tensor], Tensor],
-    *,
+    steps: int,
+    batch_size: int,
     lr: float,
     generator: torch.Generator,
-    device: torch.device,
+    *,
     description: str,
 ) -> list[float]:
-    """Adam on ``loss_of(index_batch)``; returns the loss every tenth of the run."""
-    opt = torch.optim.Adam(params, lr=lr)
+    """Adam on ``model``'s parameters for ``loss_of(index_batch)``, batches of indices into
+    ``x`` (N, ...) on x's device; returns the loss every tenth of the run."""
+    opt = torch.optim.Adam(model.parameters(), lr=lr)
     model.train()
     trace: list[float] = []
     every = max(1, steps // 10)
-    with single_thread_on_cpu(device), seeded_global_rng(generator, device):
-        batches = _batches(n, batch_size, steps, generator)
+    with single_thread_on_cpu(x.device), seeded_global_rng(generator, x.device):
+        batches = _batches(len(x), batch_size, steps, generator)
         for step, idx in enumerate(track(batches, total=steps, description=description)):
             loss = loss_of(idx)
             opt.zero_grad(set_to_none=True)
@@ -109,18 +113,11 @@ def train_classifier(
     lr: float = 1e-4,
 ) -> list[float]:
     """Cross-entropy training in place; x, y on the model's device. Returns the loss trace."""
-    return _fit(
-        model,
-        model.parameters(),
-        steps,
-        len(x),
-        batch_size,
-        lambda i: F.cross_entropy(model(x[i]), y[i]),
-        lr=lr,
-        generator=generator,
-        device=x.device,
-        description="classifier",
-    )
+
+    def loss_of(i: Tensor) -> Tensor:
+        return F.cross_entropy(model(x[i]), y[i])
+
+    return _fit(model, x, loss_of, steps, batch_size, lr, generator, description="classifier")
 
 
 def train_autoencoder(
@@ -133,18 +130,11 @@ def train_autoencoder(
     lr: float = 1e-4,
 ) -> list[float]:
     """MSE reconstruction training in place. Returns the loss trace."""
-    return _fit(
-        model,
-        model.parameters(),
-        steps,
-        len(x),
-        batch_size,
-        lambda i: F.mse_loss(model(x[i]), x[i]),
-        lr=lr,
-        generator=generator,
-        device=x.device,
-        description="autoencoder",
-    )
+
+    def loss_of(i: Tensor) -> Tensor:
+        return F.mse_loss(model(x[i]), x[i])
+
+    return _fit(model, x, loss_of, steps, batch_size, lr, generator, description="autoencoder")
 
 
 def train_ddpm(
@@ -165,18 +155,7 @@ def train_ddpm(
         noise = torch.randn(x0.shape, generator=generator).to(x.device)
         return F.mse_loss(denoiser(schedule.q_sample(x0, t, noise), t), noise)
 
-    return _fit(
-        denoiser,
-        denoiser.parameters(),
-        steps,
-        len(x),
-        batch_size,
-        loss_of,
-        lr=lr,
-        generator=generator,
-        device=x.device,
-        description="diffusion",
-    )
+    return _fit(denoiser, x, loss_of, steps, batch_size, lr, generator, description="diffusion")
 
 
 def train_gan(

@@ -20,17 +20,17 @@ Run: ``advgeom run discontinuity.expansion [--scale smoke|default|paper]``.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
 
 from advgeom import data
-from advgeom.errors import InputError, check_choice
+from advgeom.errors import InputError, check_choice, check_fields, check_positive_fields
 from advgeom.experiments.badger2023 import _curves as cv
 from advgeom.experiments.badger2023._train import (
     accuracy,
     reinit,
+    steps_for,
     train_autoencoder,
     train_classifier,
 )
@@ -67,32 +67,15 @@ class Config:
 
     def __post_init__(self) -> None:
         check_choice("dataset", self.dataset, DATASETS)
-        for name in ("out_features", "batch_size", "inputs", "draws"):
-            if getattr(self, name) < 1:
-                raise InputError(f"{name} must be >= 1 (got {getattr(self, name)})")
+        check_fields(self, ("out_features", "batch_size", "inputs", "draws"))
         if not self.hidden or min(self.hidden) < 1:
             raise InputError(f"hidden must be positive widths (got {self.hidden})")
-        for name in (
-            "classifier_epochs",
-            "ae_epochs",
-            "lr",
-            "ae_lr",
-            "width_scale",
-            "growth_from",
-            "growth_to",
-        ):
-            if not 0 < getattr(self, name) < math.inf:
-                raise InputError(f"{name} must be > 0 (got {getattr(self, name)})")
+        check_positive_fields(
+            self, ("classifier_epochs", "ae_epochs", "lr", "ae_lr", "width_scale")
+        )
         if not 0 < self.dropout < 1:
             raise InputError(f"dropout must be in (0, 1) (got {self.dropout})")
-        if len(self.etas) < 2 or min(self.etas) <= 0:
-            raise InputError(f"etas must hold at least two step sizes > 0 (got {self.etas})")
-        if self.grows_factor <= 1:
-            raise InputError(f"grows_factor must be > 1 (got {self.grows_factor})")
-
-
-def _steps(epochs: float, n: int, batch_size: int) -> int:
-    return max(1, math.ceil(epochs * n / batch_size))
+        cv.check_settings(self)
 
 
 def _setup(cfg: Config, ctx: RunContext) -> tuple:
@@ -121,7 +104,7 @@ def classifier_point(cfg: Config, ctx: RunContext, variant: str) -> dict:
             x,
             y,
             generator=ctx.generator("train", variant),
-            steps=_steps(cfg.classifier_epochs, len(x), cfg.batch_size),
+            steps=steps_for(cfg.classifier_epochs, len(x), cfg.batch_size),
             batch_size=cfg.batch_size,
             lr=cfg.lr,
         )
@@ -155,7 +138,7 @@ def autoencoder_point(cfg: Config, ctx: RunContext, kind: str) -> dict:
         model,
         x,
         generator=ctx.generator("train", "autoencoder", kind),
-        steps=_steps(cfg.ae_epochs, len(x), cfg.batch_size),
+        steps=steps_for(cfg.ae_epochs, len(x), cfg.batch_size),
         batch_size=cfg.batch_size,
         lr=cfg.ae_lr,
     )

@@ -22,16 +22,15 @@ Run: ``advgeom run discontinuity.generative [--scale smoke|default|paper]``.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 
 from advgeom import data
-from advgeom.errors import InputError, check_choice
+from advgeom.errors import InputError, check_choice, check_fields, check_positive_fields
 from advgeom.experiments.badger2023 import _curves as cv
-from advgeom.experiments.badger2023._train import reinit, train_ddpm, train_gan
+from advgeom.experiments.badger2023._train import reinit, steps_for, train_ddpm, train_gan
 from advgeom.experiments.claims import claim
 from advgeom.experiments.context import RunContext
 from advgeom.experiments.registry import Experiment, register
@@ -67,35 +66,32 @@ class Config:
 
     def __post_init__(self) -> None:
         check_choice("dataset", self.dataset, DATASETS)
-        for name in (
-            "latent_features",
-            "gan_batch_size",
-            "ddpm_batch_size",
-            "timesteps",
-            "inputs",
-            "draws",
-        ):
-            if getattr(self, name) < 1:
-                raise InputError(f"{name} must be >= 1 (got {getattr(self, name)})")
-        for name in (
-            "gan_epochs",
-            "gan_lr",
-            "gan_width_scale",
-            "ddpm_epochs",
-            "ddpm_lr",
-            "denoiser_width_scale",
-            "growth_from",
-            "growth_to",
-        ):
-            if not 0 < getattr(self, name) < math.inf:
-                raise InputError(f"{name} must be > 0 (got {getattr(self, name)})")
+        check_fields(
+            self,
+            (
+                "latent_features",
+                "gan_batch_size",
+                "ddpm_batch_size",
+                "timesteps",
+                "inputs",
+                "draws",
+            ),
+        )
+        check_positive_fields(
+            self,
+            (
+                "gan_epochs",
+                "gan_lr",
+                "gan_width_scale",
+                "ddpm_epochs",
+                "ddpm_lr",
+                "denoiser_width_scale",
+            ),
+        )
         hid = self.denoiser_hidden
         if not hid or min(hid) < 1 or tuple(hid) != tuple(hid)[::-1]:
             raise InputError(f"denoiser_hidden must be palindromic positive widths (got {hid})")
-        if len(self.etas) < 2 or min(self.etas) <= 0:
-            raise InputError(f"etas must hold at least two step sizes > 0 (got {self.etas})")
-        if self.grows_factor <= 1:
-            raise InputError(f"grows_factor must be > 1 (got {self.grows_factor})")
+        cv.check_settings(self)
 
 
 def _scaled(widths, factor: float) -> tuple[int, ...]:
@@ -132,12 +128,11 @@ def gan_point(cfg: Config, ctx: RunContext, trained: bool) -> dict:
     gen, disc = _gan(cfg, x.shape[1], ctx)
     trace = {}
     if trained:
-        steps = max(1, math.ceil(cfg.gan_epochs * len(x) / cfg.gan_batch_size))
         trace = train_gan(
             gen,
             disc,
             x,
-            steps=steps,
+            steps=steps_for(cfg.gan_epochs, len(x), cfg.gan_batch_size),
             generator=ctx.generator("train", "gan"),
             batch_size=cfg.gan_batch_size,
             lr=cfg.gan_lr,
@@ -184,12 +179,11 @@ def diffusion_point(cfg: Config, ctx: RunContext, trained: bool) -> dict:
     schedule = DDPMSchedule(timesteps=cfg.timesteps).to(ctx.device)
     trace = []
     if trained:
-        steps = max(1, math.ceil(cfg.ddpm_epochs * len(x) / cfg.ddpm_batch_size))
         trace = train_ddpm(
             den,
             schedule,
             x,
-            steps=steps,
+            steps=steps_for(cfg.ddpm_epochs, len(x), cfg.ddpm_batch_size),
             generator=ctx.generator("train", "ddpm"),
             batch_size=cfg.ddpm_batch_size,
             lr=cfg.ddpm_lr,

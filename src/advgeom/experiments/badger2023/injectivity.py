@@ -16,15 +16,14 @@ Run: ``advgeom run discontinuity.injectivity [--scale smoke|default|paper]``.
 
 from __future__ import annotations
 
-import math
 import time
 from dataclasses import dataclass
 
 import numpy as np
 
 from advgeom import data
-from advgeom.errors import DataError, InputError, check_choice
-from advgeom.experiments.badger2023._train import accuracy, reinit, train_classifier
+from advgeom.errors import DataError, InputError, check_choice, check_fields, check_positive_fields
+from advgeom.experiments.badger2023._train import accuracy, reinit, steps_for, train_classifier
 from advgeom.experiments.claims import claim
 from advgeom.experiments.context import RunContext
 from advgeom.experiments.registry import Experiment, register
@@ -60,17 +59,11 @@ class Config:
             raise InputError(f"datasets must be distinct names (got {self.datasets})")
         for name in self.datasets:
             check_choice("datasets", name, DATASETS)
-        for name in ("out_features", "batch_size", "chunk"):
-            if getattr(self, name) < 1:
-                raise InputError(f"{name} must be >= 1 (got {getattr(self, name)})")
+        check_fields(self, ("out_features", "batch_size", "chunk"))
         if not self.hidden or min(self.hidden) < 1:
             raise InputError(f"hidden must be positive widths (got {self.hidden})")
-        for name in ("max_examples", "max_steps"):
-            if getattr(self, name) < 0:
-                raise InputError(f"{name} must be >= 0 (got {getattr(self, name)})")
-        for name in ("epochs", "lr"):
-            if not 0 < getattr(self, name) < math.inf:
-                raise InputError(f"{name} must be > 0 (got {getattr(self, name)})")
+        check_fields(self, ("max_examples", "max_steps"), minimum=0)
+        check_positive_fields(self, ("epochs", "lr"))
         if not self.tolerance > 1:
             raise InputError(f"tolerance must be > 1 (got {self.tolerance})")
 
@@ -109,7 +102,7 @@ def measure_dataset(name: str, cfg: Config, ctx: RunContext) -> dict:
     reinit(model, ctx.generator("init", name)).to(ctx.device)
     start = time.perf_counter()
     before = min_output_distance(model, x, chunk=cfg.chunk)
-    steps = max(1, math.ceil(cfg.epochs * len(x) / cfg.batch_size))
+    steps = steps_for(cfg.epochs, len(x), cfg.batch_size)
     steps = min(steps, cfg.max_steps) if cfg.max_steps else steps
     trace = train_classifier(
         model,

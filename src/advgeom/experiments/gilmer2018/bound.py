@@ -30,7 +30,7 @@ from torch import nn
 from advgeom.attacks.manifold import manifold_pgd
 from advgeom.data.spheres import sample_sphere
 from advgeom.devices import PRECISIONS
-from advgeom.errors import InputError
+from advgeom.errors import InputError, check_fields, check_positive_fields
 from advgeom.experiments.context import RunContext
 from advgeom.experiments.gilmer2018 import bound_report
 from advgeom.experiments.registry import Experiment, register
@@ -77,16 +77,12 @@ class Config:
         if not self.train_sizes or any(N is not None and N < 1 for N in self.train_sizes):
             raise InputError(f"train_sizes must be sizes >= 1 or None for online training "
                              f"(got {self.train_sizes})")
-        for name in ("seeds", "n", "steps", "snapshots", "batch_size", "attack_points",
-                     "attack_steps", "mc_samples", "chunk", "curve_samples", "curve_points",
-                     "min_errors"):
-            if getattr(self, name) < 1:
-                raise InputError(f"{name} must be >= 1 (got {getattr(self, name)})")
+        check_fields(self, ("seeds", "n", "steps", "snapshots", "batch_size", "attack_points",
+                            "attack_steps", "mc_samples", "chunk", "curve_samples", "curve_points",
+                            "min_errors"))
         if not 1 < self.R < math.inf:
             raise InputError(f"R must be a finite number > 1 (got {self.R})")
-        for name in ("lr", "step_size", "tolerance"):
-            if not 0 < getattr(self, name) < math.inf:
-                raise InputError(f"{name} must be > 0 (got {getattr(self, name)})")
+        check_positive_fields(self, ("lr", "step_size", "tolerance"))
         if self.precision not in PRECISIONS:
             raise InputError(f"precision must be one of {', '.join(PRECISIONS)} "
                              f"(got {self.precision!r})")

@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 from advgeom.data.spheres import sample_sphere
-from advgeom.errors import InputError
+from advgeom.errors import InputError, check_fields
 from advgeom.experiments.claims import claim
 from advgeom.experiments.context import RunContext
 from advgeom.experiments.registry import Experiment, register
@@ -51,9 +51,7 @@ class Config:
         if not 0 < self.mu_min < self.mu_max <= 0.5:
             raise InputError(f"need 0 < mu_min < mu_max <= 0.5 (got mu_min={self.mu_min}, "
                              f"mu_max={self.mu_max})")
-        for name in ("mu_points", "mc_samples", "chunk"):
-            if getattr(self, name) < 2:
-                raise InputError(f"{name} must be >= 2 (got {getattr(self, name)})")
+        check_fields(self, ("mu_points", "mc_samples", "chunk"), minimum=2)
         for name in ("small_mu", "theorem_tol", "methods_tol"):
             if not getattr(self, name) > 0:
                 raise InputError(f"{name} must be > 0 (got {getattr(self, name)})")

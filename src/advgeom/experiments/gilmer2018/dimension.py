@@ -30,7 +30,7 @@ import torch
 
 from advgeom.attacks.manifold import manifold_pgd
 from advgeom.data.spheres import sample_sphere
-from advgeom.errors import InputError
+from advgeom.errors import InputError, check_fields, check_positive_fields
 from advgeom.experiments.claims import claim
 from advgeom.experiments.context import RunContext
 from advgeom.experiments.registry import Experiment, register
@@ -70,15 +70,11 @@ class Config:
     def __post_init__(self) -> None:
         if not self.dims or min(self.dims) < 2 or len(set(self.dims)) != len(self.dims):
             raise InputError(f"dims must be distinct integers >= 2 (got {self.dims})")
-        for name in ("hidden", "depth", "steps", "snapshots", "batch_size", "attack_points",
-                     "attack_steps", "mc_samples", "chunk"):
-            if getattr(self, name) < 1:
-                raise InputError(f"{name} must be >= 1 (got {getattr(self, name)})")
+        check_fields(self, ("hidden", "depth", "steps", "snapshots", "batch_size", "attack_points",
+                            "attack_steps", "mc_samples", "chunk"))
         if not 1 < self.R < math.inf:
             raise InputError(f"R must be a finite number > 1 (got {self.R})")
-        for name in ("lr", "step_size", "plateau_tol"):
-            if not 0 < getattr(self, name) < math.inf:
-                raise InputError(f"{name} must be > 0 (got {getattr(self, name)})")
+        check_positive_fields(self, ("lr", "step_size", "plateau_tol"))
         if not 0 < self.late <= 1:
             raise InputError(f"late must be in (0, 1] (got {self.late})")
 

@@ -23,7 +23,7 @@ import torch
 from torch.nn import functional as F
 
 from advgeom.data.spheres import sample_spheres
-from advgeom.errors import InputError
+from advgeom.errors import InputError, check_fields
 from advgeom.experiments.claims import claim
 from advgeom.experiments.context import RunContext
 from advgeom.experiments.registry import Experiment, register
@@ -54,10 +54,8 @@ class Config:
     mc_samples: int = 1_000_000  # points per sphere to check the CLT error estimate
 
     def __post_init__(self) -> None:
-        for name in ("n", "hidden", "N", "steps", "perfect_steps", "snapshots", "batch_size",
-                     "eval_samples", "mc_samples"):
-            if getattr(self, name) < 1:
-                raise InputError(f"{name} must be >= 1 (got {getattr(self, name)})")
+        check_fields(self, ("n", "hidden", "N", "steps", "perfect_steps", "snapshots", "batch_size",
+                            "eval_samples", "mc_samples"))
         if not 1 < self.R < math.inf:
             raise InputError(f"R must be a finite number > 1 (got {self.R})")
         if not 0 < self.lr < math.inf:

@@ -23,7 +23,7 @@ import torch
 from scipy import stats
 
 from advgeom.data.spheres import sample_sphere
-from advgeom.errors import InputError, check_positive
+from advgeom.errors import InputError, check_fields, check_positive
 from advgeom.experiments.claims import claim
 from advgeom.experiments.context import RunContext
 from advgeom.experiments.registry import Experiment, register
@@ -53,9 +53,7 @@ class Config:
         check_positive("R", self.R)
         if self.R <= 1:
             raise InputError(f"R must be > 1 (got {self.R}): the outer radius exceeds the inner 1")
-        for name in ("samples", "chunk", "bins"):
-            if getattr(self, name) < 1:
-                raise InputError(f"{name} must be >= 1 (got {getattr(self, name)})")
+        check_fields(self, ("samples", "chunk", "bins"))
         if self.pair_points < 2:
             raise InputError(f"pair_points must be >= 2 (got {self.pair_points})")
         if not 0 < self.pair_coverage < 1:

@@ -25,7 +25,7 @@ from torch import Tensor, nn
 from advgeom.attacks.manifold import manifold_pgd
 from advgeom.data.spheres import sample_sphere
 from advgeom.devices import single_thread_on_cpu
-from advgeom.errors import InputError
+from advgeom.errors import InputError, check_fields, check_positive_fields
 from advgeom.experiments.claims import claim
 from advgeom.experiments.context import RunContext
 from advgeom.experiments.registry import Experiment, register
@@ -58,10 +58,8 @@ class Config:
     angles: int = 360  # rays for the boundary radius
 
     def __post_init__(self) -> None:
-        for name in ("n", "hidden", "depth", "steps", "batch_size", "attack_steps",
-                     "circle_points", "angles"):
-            if getattr(self, name) < 1:
-                raise InputError(f"{name} must be >= 1 (got {getattr(self, name)})")
+        check_fields(self, ("n", "hidden", "depth", "steps", "batch_size", "attack_steps",
+                            "circle_points", "angles"))
         if self.n < 2:
             raise InputError(f"n must be >= 2 for a 2-D slice (got {self.n})")
         if self.attack_points < 2:
@@ -70,9 +68,7 @@ class Config:
             raise InputError(f"grid must be >= 3 (got {self.grid})")
         if not 1 < self.R < math.inf:
             raise InputError(f"R must be a finite number > 1 (got {self.R})")
-        for name in ("lr", "attack_step_size", "extent"):
-            if not 0 < getattr(self, name) < math.inf:
-                raise InputError(f"{name} must be > 0 (got {getattr(self, name)})")
+        check_positive_fields(self, ("lr", "attack_step_size", "extent"))
 
 
 def plane_basis(u: Tensor, v: Tensor) -> Tensor:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import torch
@@ -13,15 +13,26 @@ from torch import Tensor, nn
 from advgeom import data
 from advgeom.attacks import pgd, predictions
 from advgeom.attacks.losses import cross_entropy
+from advgeom.devices import single_thread_on_cpu
 from advgeom.errors import InputError
 from advgeom.metrics import gradient_norms
 from advgeom.models.cnn import AvgPoolCNN, FCNet, StridedCNN
+from advgeom.train import Method, train_classifier
+from advgeom.train.classifier import EpochHook
 
 DATASETS = ("digits", "mnist", "fashion-mnist", "cifar10")
 ARCHS = ("fc", "strided", "avgpool")
 PAPER_ATTACK_STEPS = 10  # the authors' code: vulnerability by PGD-10, step eps / 7.5
 CHUNK = 500  # examples per measurement batch at most
 CHUNK_VALUES = 2**21  # ... and at most this many input values per batch (256 px CIFAR: 10 images)
+
+
+def check_factors(factors: Sequence[int], *, at_least: int = 1) -> None:
+    """Raise InputError unless ``factors`` holds ``at_least`` or more distinct up-sampling factors,
+    each an integer >= 1."""
+    if len(factors) < at_least or len(set(factors)) != len(factors) or min(factors) < 1:
+        count = f">= {at_least} " if at_least > 1 else ""
+        raise InputError(f"factors must be {count}distinct integers >= 1 (got {factors})")
 
 
 def load_split(
@@ -83,6 +94,68 @@ def build_model(
         input_norm=input_norm,
         generator=generator,
     )
+
+
+def trainable_model(cfg, x: Tensor, y: Tensor, *, generator: torch.Generator, device) -> nn.Module:
+    """The network a training experiment's ``cfg`` names, on ``device``, ready to train.
+
+    ``cfg.arch``, ``cfg.hidden``, ``cfg.depth`` and ``cfg.channels`` pick it; ``x`` (N, C, H, W)
+    gives the input shape and ``y`` the classes. Batch-norm and, for CNNs, an input batch-norm are
+    on, as in the authors' training code.
+    """
+    model = build_model(
+        cfg.arch,
+        x.shape[1:],
+        classes=classes_of(y),
+        hidden=cfg.hidden,
+        depth=cfg.depth,
+        channels=cfg.channels,
+        batch_norm=True,
+        input_norm=True,
+        generator=generator,
+    )
+    return model.to(device)
+
+
+def fit(
+    model: nn.Module,
+    x: Tensor,
+    y: Tensor,
+    cfg,
+    *,
+    generator: torch.Generator,
+    description: str,
+    method: Method | str = "plain",
+    momentum: float = 0.9,
+    on_epoch: EpochHook | None = None,
+) -> list[dict]:
+    """Train ``model`` in place on (x, y) by SGD with ``cfg.epochs``, ``cfg.batch_size`` and
+    ``cfg.lr``; return :func:`~advgeom.train.train_classifier`'s history (one record per epoch)."""
+    return train_classifier(
+        model,
+        x,
+        y,
+        method=method,
+        epochs=cfg.epochs,
+        batch_size=cfg.batch_size,
+        lr=cfg.lr,
+        momentum=momentum,
+        generator=generator,
+        on_epoch=on_epoch,
+        description=description,
+    )
+
+
+def sweep(cfg, ctx, point: Callable[[int, float], dict]) -> list[dict]:
+    """``point(factor, eps)`` for every ``eps`` of ``cfg.eps`` and, inside, every ``factor`` of
+    ``cfg.factors``; each result stored as ``ctx.point("eps=<eps>-x<factor>")`` (one CPU thread:
+    many small batches)."""
+    points = []
+    with single_thread_on_cpu(ctx.device):
+        for eps in cfg.eps:
+            for f in cfg.factors:
+                points.append(ctx.point(f"eps={eps:g}-x{f}", lambda f=f, e=eps: point(f, e)))
+    return points
 
 
 def _chunks(x: Tensor):

@@ -25,15 +25,14 @@ from typing import Literal
 
 import numpy as np
 
-from advgeom.devices import single_thread_on_cpu
-from advgeom.errors import InputError
+from advgeom.errors import InputError, check_fields
 from advgeom.experiments.claims import claim
 from advgeom.experiments.context import RunContext
 from advgeom.experiments.registry import Experiment, register
 from advgeom.experiments.simongabriel2019 import _common as c
 from advgeom.experiments.simongabriel2019._figure2 import plot
 from advgeom.experiments.simongabriel2019._figure2 import points_at as _at
-from advgeom.train import Method, train_classifier
+from advgeom.train import Method
 
 KEYS = ("grad_l1", "grad_l2", "vulnerability", "accuracy")
 
@@ -63,30 +62,16 @@ class Config:
     accuracy_tol: float = 0.03  # largest accuracy spread across d at one eps
 
     def __post_init__(self) -> None:
-        if (
-            len(self.factors) < 2
-            or len(set(self.factors)) != len(self.factors)
-            or min(self.factors) < 1
-        ):
-            raise InputError(f"factors must be >= 2 distinct integers >= 1 (got {self.factors})")
+        c.check_factors(self.factors, at_least=2)
         if not self.eps or min(self.eps) < 0 or len(set(self.eps)) != len(self.eps):
             raise InputError(f"eps must be distinct values >= 0 (got {self.eps})")
-        for name in (
-            "channels",
-            "hidden",
-            "depth",
-            "epochs",
-            "last_epochs",
-            "batch_size",
-            "attack_steps",
-        ):
-            if getattr(self, name) < 1:
-                raise InputError(f"{name} must be >= 1 (got {getattr(self, name)})")
+        check_fields(
+            self,
+            ("channels", "hidden", "depth", "epochs", "last_epochs", "batch_size", "attack_steps"),
+        )
         if self.last_epochs > self.epochs:
             raise InputError(f"last_epochs must be <= epochs ({self.epochs})")
-        for name in ("train_examples", "test_examples"):
-            if getattr(self, name) is not None and getattr(self, name) < 1:
-                raise InputError(f"{name} must be None or >= 1")
+        check_fields(self, ("train_examples", "test_examples"), optional=True)
         if not (
             self.lr > 0
             and 0 <= self.momentum < 1
@@ -104,18 +89,7 @@ def train_point(cfg: Config, ctx: RunContext, factor: int, eps: float) -> dict:
     x, y = c.load_split(cfg.dataset, ctx.data_dir, "train", cfg.train_examples, factor)
     xt, yt = c.load_split(cfg.dataset, ctx.data_dir, "test", cfg.test_examples, factor)
     xt, yt = xt.to(ctx.device), yt.to(ctx.device)
-    model = c.build_model(
-        cfg.arch,
-        x.shape[1:],
-        classes=c.classes_of(y),
-        hidden=cfg.hidden,
-        depth=cfg.depth,
-        channels=cfg.channels,
-        batch_norm=True,
-        input_norm=True,
-        generator=ctx.generator("init", factor),
-    )
-    model.to(ctx.device)
+    model = c.trainable_model(cfg, x, y, generator=ctx.generator("init", factor), device=ctx.device)
     first = cfg.epochs - cfg.last_epochs + 1
 
     def hook(epoch: int, net) -> dict | None:
@@ -123,14 +97,12 @@ def train_point(cfg: Config, ctx: RunContext, factor: int, eps: float) -> dict:
             return None
         return c.evaluate(net, xt, yt, attack_eps=cfg.attack_eps, attack_steps=cfg.attack_steps)
 
-    history = train_classifier(
+    history = c.fit(
         model,
         x,
         y,
+        cfg,
         method=Method("pgd", eps=eps),
-        epochs=cfg.epochs,
-        batch_size=cfg.batch_size,
-        lr=cfg.lr,
         momentum=cfg.momentum,
         generator=ctx.generator("train", factor),
         on_epoch=hook,
@@ -147,13 +119,7 @@ def train_point(cfg: Config, ctx: RunContext, factor: int, eps: float) -> dict:
 
 def run(cfg: Config, ctx: RunContext) -> dict:
     """One point per (eps, resolution)."""
-    points = []
-    with single_thread_on_cpu(ctx.device):
-        for eps in cfg.eps:
-            for f in cfg.factors:
-                points.append(
-                    ctx.point(f"eps={eps:g}-x{f}", lambda f=f, e=eps: train_point(cfg, ctx, f, e))
-                )
+    points = c.sweep(cfg, ctx, lambda f, e: train_point(cfg, ctx, f, e))
     metrics = {
         "dataset": cfg.dataset,
         "points": points,

@@ -15,14 +15,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from advgeom.devices import single_thread_on_cpu
-from advgeom.errors import InputError
+from advgeom.errors import InputError, check_fields
 from advgeom.experiments.claims import claim
 from advgeom.experiments.context import RunContext
 from advgeom.experiments.registry import Experiment, register
 from advgeom.experiments.simongabriel2019 import _common as c
 from advgeom.plotting import new_figure
-from advgeom.train import Method, train_classifier
+from advgeom.train import Method
 
 
 @dataclass(frozen=True)
@@ -45,21 +44,13 @@ class Config:
     gap_min: float = 1.5  # test / train ratio called "a strong discrepancy"
 
     def __post_init__(self) -> None:
-        if not self.factors or min(self.factors) < 1 or len(set(self.factors)) != len(self.factors):
-            raise InputError(f"factors must be distinct integers >= 1 (got {self.factors})")
+        c.check_factors(self.factors)
         if not self.eps or min(self.eps) < 0 or len(set(self.eps)) != len(self.eps):
             raise InputError(f"eps must be distinct values >= 0 (got {self.eps})")
-        for name in (
-            "channels",
-            "hidden",
-            "depth",
-            "epochs",
-            "every",
-            "batch_size",
-            "measure_examples",
-        ):
-            if getattr(self, name) < 1:
-                raise InputError(f"{name} must be >= 1 (got {getattr(self, name)})")
+        check_fields(
+            self,
+            ("channels", "hidden", "depth", "epochs", "every", "batch_size", "measure_examples"),
+        )
         if self.train_examples is not None and self.train_examples < 1:
             raise InputError("train_examples must be None or >= 1")
         if not (self.lr > 0 and self.gap_min > 1):
@@ -77,18 +68,7 @@ def trace(cfg: Config, ctx: RunContext, factor: int, eps: float) -> dict:
         ),
         "test": (xt.to(ctx.device), yt.to(ctx.device)),
     }
-    model = c.build_model(
-        cfg.arch,
-        x.shape[1:],
-        classes=c.classes_of(y),
-        hidden=cfg.hidden,
-        depth=cfg.depth,
-        channels=cfg.channels,
-        batch_norm=True,
-        input_norm=True,
-        generator=ctx.generator("init", factor),
-    )
-    model.to(ctx.device)
+    model = c.trainable_model(cfg, x, y, generator=ctx.generator("init", factor), device=ctx.device)
 
     def hook(epoch: int, net) -> dict | None:
         if epoch % cfg.every and epoch != cfg.epochs:
@@ -100,14 +80,12 @@ def trace(cfg: Config, ctx: RunContext, factor: int, eps: float) -> dict:
             out[f"{name}_accuracy"] = c.evaluate(net, xs, ys, attack_eps=0)["accuracy"]
         return out
 
-    history = train_classifier(
+    history = c.fit(
         model,
         x,
         y,
+        cfg,
         method=Method("pgd", eps=eps),
-        epochs=cfg.epochs,
-        batch_size=cfg.batch_size,
-        lr=cfg.lr,
         generator=ctx.generator("train", factor),
         on_epoch=hook,
         description=f"x{factor}, PGD eps={eps:g}",
@@ -117,13 +95,7 @@ def trace(cfg: Config, ctx: RunContext, factor: int, eps: float) -> dict:
 
 
 def run(cfg: Config, ctx: RunContext) -> dict:
-    runs = []
-    with single_thread_on_cpu(ctx.device):
-        for eps in cfg.eps:
-            for f in cfg.factors:
-                runs.append(
-                    ctx.point(f"eps={eps:g}-x{f}", lambda f=f, e=eps: trace(cfg, ctx, f, e))
-                )
+    runs = c.sweep(cfg, ctx, lambda f, e: trace(cfg, ctx, f, e))
     metrics = {"dataset": cfg.dataset, "runs": runs}
     return {"claims": claims(cfg, metrics, measurable=ctx.scale != "smoke"), "metrics": metrics}
 

@@ -23,7 +23,7 @@ from typing import Literal
 import numpy as np
 
 from advgeom.devices import single_thread_on_cpu
-from advgeom.errors import InputError
+from advgeom.errors import InputError, check_fields
 from advgeom.experiments.claims import claim
 from advgeom.experiments.context import RunContext
 from advgeom.experiments.registry import Experiment, register
@@ -49,17 +49,10 @@ class Config:
     slope_tol: float = 0.05  # the tolerance on the slopes 1/2 and 0
 
     def __post_init__(self) -> None:
-        if (
-            len(self.factors) < 2
-            or len(set(self.factors)) != len(self.factors)
-            or min(self.factors) < 1
-        ):
-            raise InputError(f"factors must be >= 2 distinct integers >= 1 (got {self.factors})")
+        c.check_factors(self.factors, at_least=2)
         if not self.archs or any(a not in c.ARCHS for a in self.archs):
             raise InputError(f"archs must be a non-empty subset of {c.ARCHS} (got {self.archs})")
-        for name in ("seeds", "examples", "hidden", "depth", "channels"):
-            if getattr(self, name) < 1:
-                raise InputError(f"{name} must be >= 1 (got {getattr(self, name)})")
+        check_fields(self, ("seeds", "examples", "hidden", "depth", "channels"))
         if not 0 < self.slope_tol < 1:
             raise InputError(f"slope_tol must be in (0, 1) (got {self.slope_tol})")
 

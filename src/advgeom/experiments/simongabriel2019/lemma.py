@@ -23,14 +23,13 @@ import numpy as np
 import torch
 
 from advgeom.devices import single_thread_on_cpu
-from advgeom.errors import InputError
+from advgeom.errors import InputError, check_fields
 from advgeom.experiments.claims import claim
 from advgeom.experiments.context import RunContext
 from advgeom.experiments.registry import Experiment, register
 from advgeom.experiments.simongabriel2019 import _common as c
 from advgeom.metrics import scaled_eps, vulnerability
 from advgeom.plotting import new_figure
-from advgeom.train import train_classifier
 
 PAPER_THRESHOLD = 0.005  # Sec. 4.1: eps_inf = 0.5% of the pixel range
 
@@ -60,14 +59,10 @@ class Config:
             raise InputError(f"eps must be increasing values > 0 (got {self.eps})")
         if not self.attacks or any(a not in ("fgm", "pgd") for a in self.attacks):
             raise InputError(f"attacks must be a subset of ('fgm', 'pgd') (got {self.attacks})")
-        for name in ("channels", "hidden", "depth", "batch_size", "pgd_steps"):
-            if getattr(self, name) < 1:
-                raise InputError(f"{name} must be >= 1 (got {getattr(self, name)})")
+        check_fields(self, ("channels", "hidden", "depth", "batch_size", "pgd_steps"))
         if self.epochs < 0:
             raise InputError(f"epochs must be >= 0 (got {self.epochs})")
-        for name in ("train_examples", "test_examples"):
-            if getattr(self, name) is not None and getattr(self, name) < 1:
-                raise InputError(f"{name} must be None or >= 1")
+        check_fields(self, ("train_examples", "test_examples"), optional=True)
         lo, hi = self.threshold_band
         if not (self.lr > 0 and 0 < self.limit_tol < 1 and 0 < lo < 1 < hi):
             raise InputError("need lr > 0, 0 < limit_tol < 1 and threshold_band (lo < 1 < hi)")
@@ -75,28 +70,8 @@ class Config:
 
 def train(cfg: Config, ctx: RunContext) -> tuple[torch.nn.Module, torch.Tensor, torch.Tensor]:
     x, y = c.load_split(cfg.dataset, ctx.data_dir, "train", cfg.train_examples)
-    model = c.build_model(
-        cfg.arch,
-        x.shape[1:],
-        classes=c.classes_of(y),
-        hidden=cfg.hidden,
-        depth=cfg.depth,
-        channels=cfg.channels,
-        batch_norm=True,
-        input_norm=True,
-        generator=ctx.generator("init"),
-    )
-    model.to(ctx.device)
-    train_classifier(
-        model,
-        x,
-        y,
-        epochs=cfg.epochs,
-        batch_size=cfg.batch_size,
-        lr=cfg.lr,
-        generator=ctx.generator("train"),
-        description="plain training",
-    )
+    model = c.trainable_model(cfg, x, y, generator=ctx.generator("init"), device=ctx.device)
+    c.fit(model, x, y, cfg, generator=ctx.generator("train"), description="plain training")
     xt, yt = c.load_split(cfg.dataset, ctx.data_dir, "test", cfg.test_examples)
     return model.double().eval(), xt.to(ctx.device, torch.float64), yt.to(ctx.device)
 

@@ -28,13 +28,13 @@ import numpy as np
 from scipy import stats
 
 from advgeom.devices import single_thread_on_cpu
-from advgeom.errors import InputError
+from advgeom.errors import InputError, check_fields
 from advgeom.experiments.claims import claim
 from advgeom.experiments.context import RunContext
 from advgeom.experiments.registry import Experiment, register
 from advgeom.experiments.simongabriel2019 import _common as c
 from advgeom.experiments.simongabriel2019._figure1 import plot
-from advgeom.train import METHODS, Method, train_classifier
+from advgeom.train import METHODS, Method
 
 TRADEOFF_SPREAD = 0.05  # accuracy range needed before a trade-off curve can be compared
 PAIRS = {
@@ -83,12 +83,8 @@ class Config:
             grid = getattr(self, name)
             if not grid or min(grid) <= 0 or len(set(grid)) != len(grid):
                 raise InputError(f"{name} must be distinct values > 0 (got {grid})")
-        for name in ("channels", "hidden", "depth", "epochs", "batch_size", "attack_steps"):
-            if getattr(self, name) < 1:
-                raise InputError(f"{name} must be >= 1 (got {getattr(self, name)})")
-        for name in ("train_examples", "test_examples"):
-            if getattr(self, name) is not None and getattr(self, name) < 1:
-                raise InputError(f"{name} must be None or >= 1")
+        check_fields(self, ("channels", "hidden", "depth", "epochs", "batch_size", "attack_steps"))
+        check_fields(self, ("train_examples", "test_examples"), optional=True)
         if not (
             self.lr > 0 and 0 <= self.momentum < 1 and self.attack_eps > 0 and self.ratio_tol > 1
         ):
@@ -99,26 +95,13 @@ def train_point(cfg: Config, ctx: RunContext, method: Method) -> dict:
     """Train one network with ``method`` and measure it on the test set."""
     x, y = c.load_split(cfg.dataset, ctx.data_dir, "train", cfg.train_examples)
     xt, yt = c.load_split(cfg.dataset, ctx.data_dir, "test", cfg.test_examples)
-    model = c.build_model(
-        cfg.arch,
-        x.shape[1:],
-        classes=c.classes_of(y),
-        hidden=cfg.hidden,
-        depth=cfg.depth,
-        channels=cfg.channels,
-        batch_norm=True,
-        input_norm=True,
-        generator=ctx.generator("init"),
-    )
-    model.to(ctx.device)
-    history = train_classifier(
+    model = c.trainable_model(cfg, x, y, generator=ctx.generator("init"), device=ctx.device)
+    history = c.fit(
         model,
         x,
         y,
+        cfg,
         method=method,
-        epochs=cfg.epochs,
-        batch_size=cfg.batch_size,
-        lr=cfg.lr,
         momentum=cfg.momentum,
         generator=ctx.generator("train"),
         description=method.label,

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from advgeom.errors import InputError
+from advgeom.errors import InputError, check_fields, check_positive_fields
 from advgeom.experiments.claims import claim
 from advgeom.experiments.context import RunContext
 from advgeom.experiments.registry import Experiment, register
@@ -59,9 +59,7 @@ class Config:
     tol: float = 1e-9  # largest probability change counted as "unchanged"
 
     def __post_init__(self) -> None:
-        for name in ("draws", "depth", "epochs", "batch_size", "directions", "points"):
-            if getattr(self, name) < 1:
-                raise InputError(f"{name} must be >= 1 (got {getattr(self, name)})")
+        check_fields(self, ("draws", "depth", "epochs", "batch_size", "directions", "points"))
         shapes = [*self.random_heads, self.parallel, self.low_rank[:2]]
         if any(len(s) != 2 or min(s) < 1 for s in (*self.random_heads, self.parallel)):
             raise InputError(
@@ -76,9 +74,7 @@ class Config:
             )
         if not self.trained_widths or min(self.trained_widths) < 1:
             raise InputError(f"trained_widths must be positive (got {self.trained_widths})")
-        for name in ("lr", "theta_max", "tol"):
-            if not 0 < getattr(self, name) < math.inf:
-                raise InputError(f"{name} must be > 0 (got {getattr(self, name)})")
+        check_positive_fields(self, ("lr", "theta_max", "tol"))
 
 
 def linear_init(width: int, m: int, gen: torch.Generator) -> tuple[np.ndarray, np.ndarray]:

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from advgeom.errors import InputError
+from advgeom.errors import InputError, check_fields, check_positive_fields
 from advgeom.experiments.claims import claim
 from advgeom.experiments.context import RunContext
 from advgeom.experiments.registry import Experiment, register
@@ -53,18 +53,14 @@ class Config:
     max_extent_dim: int = 8  # bounded regions are re-checked by 2 l LPs up to this l
 
     def __post_init__(self) -> None:
-        for name in ("draws_above", "draws_below", "depth", "epochs", "batch_size"):
-            if getattr(self, name) < 1:
-                raise InputError(f"{name} must be >= 1 (got {getattr(self, name)})")
+        check_fields(self, ("draws_above", "draws_below", "depth", "epochs", "batch_size"))
         if any(len(s) != 2 or s[1] < 2 or s[0] <= s[1] for s in self.above):
             raise InputError(f"above must hold (l, m) with l > m >= 2 (got {self.above})")
         if any(len(s) != 2 or s[0] < 1 or s[0] >= s[1] for s in self.below):
             raise InputError(f"below must hold (l, m) with 1 <= l < m (got {self.below})")
         if not self.thetas or min(self.thetas) <= 0:
             raise InputError(f"thetas must be positive (got {self.thetas})")
-        for name in ("lr", "theta_prob", "tol"):
-            if not 0 < getattr(self, name) < math.inf:
-                raise InputError(f"{name} must be > 0 (got {getattr(self, name)})")
+        check_positive_fields(self, ("lr", "theta_prob", "tol"))
 
 
 def examine(head, cfg: Config, *, domain: str = "all") -> dict:

@@ -45,7 +45,7 @@ import torch
 
 from advgeom.attacks import pgd
 from advgeom.devices import single_thread_on_cpu
-from advgeom.errors import InputError
+from advgeom.errors import InputError, check_fields, check_positive_fields
 from advgeom.experiments.claims import claim
 from advgeom.experiments.context import RunContext
 from advgeom.experiments.registry import Experiment, register
@@ -75,18 +75,14 @@ class Config:
     feature_tol: float = 0.1  # relative distance to T read as "g(x*) on T"
 
     def __post_init__(self) -> None:
-        for name in ("hidden", "depth", "epochs", "batch_size", "pairs", "steps"):
-            if getattr(self, name) < 1:
-                raise InputError(f"{name} must be >= 1 (got {getattr(self, name)})")
+        check_fields(self, ("hidden", "depth", "epochs", "batch_size", "pairs", "steps"))
         if not self.eps or min(self.eps) <= 0 or max(self.eps) > 1:
             raise InputError(f"eps must be radii in (0, 1] (got {self.eps})")
         if self.eps_imperceptible not in self.eps:
             raise InputError(
                 f"eps_imperceptible must be one of eps {self.eps} (got {self.eps_imperceptible})"
             )
-        for name in ("lr", "step_fraction", "feature_tol"):
-            if not 0 < getattr(self, name) < math.inf:
-                raise InputError(f"{name} must be > 0 (got {getattr(self, name)})")
+        check_positive_fields(self, ("lr", "step_fraction", "feature_tol"))
         if not 0 < self.any_pair <= 1:
             raise InputError(f"any_pair must be in (0, 1] (got {self.any_pair})")
 
