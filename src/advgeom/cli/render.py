@@ -140,8 +140,13 @@ def findings_table(results: list[dict], *, title: str) -> Table:
             table.add_row(
                 escape(r["id"]),
                 escape(c["id"]),
-                escape(fmt(c["paper_value"])),
-                escape(fmt(c["measured"])),
+                escape(_cell(c["paper_value"])),
+                escape(_cell(c["measured"])),
                 f"[{style}]{words[c['agrees']]}[/{style}]",
             )
     return table
+
+
+def _cell(value: object) -> str:
+    """A table cell: "-" for a value there is none of (a bare measurement has no prediction)."""
+    return "-" if value is None else fmt(value)
