@@ -43,3 +43,23 @@ def cli(capsys):
 
     return invoke
 
+
+
+def _page_text(path) -> str:
+    """The visible text of an HTML file, whitespace collapsed (standard-library parser)."""
+    from html.parser import HTMLParser
+
+    chunks: list[str] = []
+
+    class Reader(HTMLParser):
+        def handle_data(self, data):
+            chunks.append(data)
+
+    Reader(convert_charrefs=True).feed(path.read_text(encoding="utf-8"))
+    return " ".join(" ".join(chunks).split())
+
+
+@pytest.fixture
+def page_text():
+    """:func:`_page_text`, for the tests that read a written report."""
+    return _page_text

@@ -11,7 +11,6 @@ import json
 import math
 import sys
 import textwrap
-from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
@@ -86,17 +85,6 @@ def user(tmp_path_factory):
         opt.step()
     save_file(model.state_dict(), str(folder / "net.safetensors"))
     return folder
-
-
-def text_of(path: Path) -> str:
-    chunks: list[str] = []
-
-    class Reader(HTMLParser):
-        def handle_data(self, data):
-            chunks.append(data)
-
-    Reader(convert_charrefs=True).feed(path.read_text(encoding="utf-8"))
-    return " ".join(" ".join(chunks).split())
 
 
 # -- closed forms ---------------------------------------------------------------------------
@@ -200,10 +188,10 @@ def test_audit_writes_results_figures_and_report(audited, user):
     assert json.loads((out / "environment.json").read_text())["packages"]["torch"]
 
 
-def test_audit_report_shows_every_finding(audited):
+def test_audit_report_shows_every_finding(audited, page_text):
     out, _ = audited
     results = json.loads((out / "results.json").read_text(encoding="utf-8"))
-    text = text_of(out / "report" / "index.html")
+    text = page_text(out / "report" / "index.html")
     html = (out / "report" / "index.html").read_text(encoding="utf-8")
     assert "advgeom audit of" in text and "net.safetensors" in text
     for r in results["instruments"]:

@@ -13,7 +13,6 @@ import subprocess
 import sys
 import textwrap
 import time
-from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
@@ -30,18 +29,6 @@ def read(path: Path):
     return json.loads(path.read_text(encoding="utf-8"))
 
 
-def page_text(path: Path) -> str:
-    """The visible text of an HTML file (standard-library parser)."""
-    chunks: list[str] = []
-
-    class Reader(HTMLParser):
-        def handle_data(self, data):
-            chunks.append(data)
-
-    Reader(convert_charrefs=True).feed(path.read_text(encoding="utf-8"))
-    return " ".join(" ".join(chunks).split())
-
-
 @pytest.fixture(scope="module")
 def gilmer_smoke(tmp_path_factory):
     """``advgeom reproduce --scale smoke --only gilmer`` into a fresh runs root."""
@@ -52,7 +39,7 @@ def gilmer_smoke(tmp_path_factory):
     return root, code
 
 
-def test_only_gilmer_runs_its_experiments_and_writes_the_report(gilmer_smoke):
+def test_only_gilmer_runs_its_experiments_and_writes_the_report(gilmer_smoke, page_text):
     root, code = gilmer_smoke
     assert code == 0
     expected = [e.id for e in all_experiments() if e.paper == "gilmer"]
@@ -96,7 +83,7 @@ def test_prints_the_time_of_each_experiment(cli, tmp_path, register_sweep, monke
     assert f"report: {tmp_path / 'report' / 'index.html'}" in result.out
 
 
-def test_ctrl_c_then_resume(cli, tmp_path, register_sweep, monkeypatch):
+def test_ctrl_c_then_resume(cli, tmp_path, register_sweep, monkeypatch, page_text):
     a, b, c = (register_sweep(f"test.{k}") for k in "abc")
     use(monkeypatch, a, b, c)
     b.fail["p3"] = KeyboardInterrupt()
@@ -189,7 +176,7 @@ def test_a_killed_reproduce_resumes(cli, tmp_path, register_sweep, monkeypatch):
     assert Catalog(root / CATALOG_NAME).get(slow_dir.name).status == "done"
 
 
-def test_report_command_rewrites_the_report(cli, tmp_path, register_sweep, monkeypatch):
+def test_report_command_rewrites_the_report(cli, tmp_path, register_sweep, monkeypatch, page_text):
     a = register_sweep("test.a")
     use(monkeypatch, a)
     assert cli("reproduce", "--scale", "smoke", "--out", tmp_path).code == 0
@@ -201,7 +188,7 @@ def test_report_command_rewrites_the_report(cli, tmp_path, register_sweep, monke
     assert (tmp_path / "report" / "report.md").read_text(encoding="utf-8") == first
 
 
-def test_a_failure_does_not_stop_the_others(cli, tmp_path, register_sweep, monkeypatch):
+def test_a_failure_does_not_stop_the_others(cli, tmp_path, register_sweep, monkeypatch, page_text):
     broken, fine = register_sweep("test.broken"), register_sweep("test.fine")
     broken.fail["p1"] = RuntimeError("broken on purpose")
     use(monkeypatch, broken, fine)
