@@ -89,3 +89,16 @@ def affine_factory():
         return lin
 
     return make_affine
+
+
+@pytest.fixture(scope="session")
+def smoke_reproduction(tmp_path_factory):
+    """Every registered experiment reproduced once at smoke scale, as ``advgeom reproduce`` does:
+    ``(root, experiments, outcomes)``. Shared by the per-experiment smoke checks and the report
+    test, so the suite runs each experiment once."""
+    from advgeom.experiments import all_experiments, reproduce
+
+    root = tmp_path_factory.mktemp("smoke-reproduction")
+    experiments = all_experiments()
+    plan = reproduce.plan(experiments, root=root, scale="smoke", seed=0)
+    return root, experiments, reproduce.reproduce(plan, root=root)

@@ -9,7 +9,7 @@ import json
 
 import pytest
 
-from advgeom.experiments import PAPERS, all_experiments, reproduce
+from advgeom.experiments import PAPERS
 from advgeom.experiments.claims import format_value
 from advgeom.report import html as html_mod
 from advgeom.report import render_html, reproduction_report, write_report
@@ -160,14 +160,11 @@ def test_render_html_of_an_empty_reproduction():
     assert "empty &lt;run&gt;" in text and "0 reproduced" in text
 
 
-@pytest.mark.slow
-def test_full_smoke_reproduction_report(tmp_path, read_page):
+def test_full_smoke_reproduction_report(smoke_reproduction, tmp_path, read_page):
     """Every registered experiment, at smoke scale, appears in the report with all its claims."""
-    experiments = all_experiments()
-    plan = reproduce.plan(experiments, root=tmp_path, scale="smoke", seed=0)
-    outcomes = reproduce.reproduce(plan, root=tmp_path)
+    root, experiments, outcomes = smoke_reproduction
     assert all(o.status == "done" for o in outcomes), [o.error for o in outcomes]
-    report = reproduction_report(tmp_path, [o.__dict__ for o in outcomes], scale="smoke", seed=0)
+    report = reproduction_report(root, [o.__dict__ for o in outcomes], scale="smoke", seed=0)
     page = read_page(write_report(report, tmp_path / "report"))
     for exp, o in zip(experiments, outcomes, strict=True):
         assert exp.id in page.text and exp.title in page.text
