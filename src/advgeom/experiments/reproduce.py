@@ -3,11 +3,11 @@
 One failing experiment does not stop the others: its run is marked failed, the summary says so,
 and the rest still run.
 
-A reproduction keeps a manifest, ``<root>/reproduce.json``, rewritten atomically whenever an
-experiment starts or ends: the scale, seed and selection, and per experiment its run id, status
-and time. ``--resume`` reads it back: an experiment already done is reused as it is, an unfinished
-one continues its own run (the runner keeps every finished point, see ``advgeom run --resume``),
-and the rest start. Everything ``--resume`` needs is checked before anything is written.
+A reproduction keeps a manifest, ``<root>/reproduce.json`` (:mod:`advgeom.experiments.manifest`,
+whose names ``MANIFEST_NAME``, ``Manifest`` and ``read_manifest`` are importable from here too).
+``--resume`` reads it back: an experiment already done is reused as it is, an unfinished one
+continues its own run (the runner keeps every finished point, see ``advgeom run --resume``), and
+the rest start. Everything ``--resume`` needs is checked before anything is written.
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
 
 import torch
 
@@ -25,12 +24,12 @@ from advgeom.errors import AdvgeomError, InputError
 from advgeom.experiments import claims as claims_mod
 from advgeom.experiments import config as config_mod
 from advgeom.experiments import runner
+from advgeom.experiments.manifest import MANIFEST_NAME as MANIFEST_NAME  # re-exported
+from advgeom.experiments.manifest import Manifest, check_not_running, read_manifest
 from advgeom.experiments.registry import PAPERS, Experiment, check_scale
-from advgeom.store.atomic import atomic_write_json, read_json
-from advgeom.store.catalog import Catalog
+from advgeom.store.atomic import atomic_write_json
 from advgeom.store.rundir import RunDir, now_iso
 
-MANIFEST_NAME = "reproduce.json"
 SUMMARY_NAME = "summary.json"
 
 
@@ -114,7 +113,7 @@ def plan(
     keys = keys or tuple(manifest.get("only") or ())
     chosen = select(experiments, keys)
     earlier = dict(manifest["experiments"])
-    _check_not_running(root, [earlier[e.id] for e in chosen if e.id in earlier])
+    check_not_running(root, [earlier[e.id] for e in chosen if e.id in earlier])
     return Plan(tuple(chosen), manifest["scale"], manifest["seed"], keys, True, earlier)
 
 
@@ -126,65 +125,6 @@ def check_root(root: Path) -> None:
         raise InputError(f"--out {root}: {existing} is a file, not a folder; name a folder")
     if existing is not None and not os.access(existing, os.W_OK | os.X_OK):
         raise InputError(f"--out {root}: {existing} is not writable; name a writable folder")
-
-
-def read_manifest(root: Path) -> dict:
-    """The manifest of the reproduction under ``root``; InputError when there is none."""
-    path = Path(root) / MANIFEST_NAME
-    if not path.is_file():
-        raise InputError(
-            f"--resume: no reproduction to resume under {root} (no {MANIFEST_NAME}); "
-            "run 'advgeom reproduce' without --resume"
-        )
-    try:
-        manifest = read_json(path)
-        _ = manifest["scale"], manifest["seed"], manifest["experiments"]
-    except (ValueError, KeyError, TypeError) as err:
-        raise InputError(
-            f"--resume: {path} is not a reproduction manifest ({err}); "
-            "start a new reproduction without --resume"
-        ) from err
-    return manifest
-
-
-def _check_not_running(root: Path, entries: list[dict]) -> None:
-    """Refuse to resume runs another live process is still writing."""
-    ids = [e["run_id"] for e in entries if e.get("run_id") and e.get("status") != "done"]
-    if not ids or not (root / runner.CATALOG_NAME).is_file():
-        return
-    runner.mark_stale_runs(root, Catalog(root / runner.CATALOG_NAME))
-    for run_id in ids:
-        run = RunDir(root / run_id)
-        if run.exists() and run.read("run")["status"] == "running":
-            raise InputError(
-                f"--resume: run {run_id} is still running in another process; "
-                "wait for it or stop it first"
-            )
-
-
-class Manifest:
-    """The manifest file of one reproduction, rewritten atomically on every change."""
-
-    def __init__(self, root: Path, plan: Plan) -> None:
-        self.path = Path(root) / MANIFEST_NAME
-        earlier = read_json(self.path) if plan.resume and self.path.is_file() else {}
-        self.data: dict[str, Any] = {
-            "scale": plan.scale,
-            "seed": plan.seed,
-            "only": list(plan.only),
-            "selection": [e.id for e in plan.experiments],
-            "started": earlier.get("started") or now_iso(),
-            "updated": None,
-            "experiments": dict(earlier.get("experiments") or {}),
-        }
-
-    def record(self, experiment_id: str, **entry: Any) -> None:
-        self.data["experiments"][experiment_id] = {
-            **self.data["experiments"].get(experiment_id, {}),
-            **entry,
-        }
-        self.data["updated"] = now_iso()
-        atomic_write_json(self.path, self.data)
 
 
 def reproduce(
