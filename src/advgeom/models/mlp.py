@@ -117,7 +117,8 @@ def initialise(model: nn.Module, generator: torch.Generator) -> nn.Module:
     """Redraw ``model``'s initial weights from ``generator`` (in place; returns the model).
 
     Each ``nn.Linear`` gets PyTorch's default (uniform, bound 1/sqrt(fan_in), weight and bias)
-    and each :class:`QuadraticNet` its ``W1 ~ N(0, 1/hidden)``; batch-norm keeps (1, 0). Drawing
+    and each :class:`QuadraticNet` its ``W1 ~ N(0, 1/hidden)``; layer-norm is reset to (1, 0)
+    and batch-norm keeps its parameters. Drawing
     from an explicit generator makes a model depend on the run's seed alone, not on torch's
     global generator or on how many models were built before it.
     """
@@ -131,6 +132,10 @@ def initialise(model: nn.Module, generator: torch.Generator) -> nn.Module:
             uniform(layer.weight, bound)
             if layer.bias is not None:
                 uniform(layer.bias, bound)
+        elif isinstance(layer, nn.LayerNorm) and layer.elementwise_affine:
+            nn.init.ones_(layer.weight)
+            if layer.bias is not None:
+                nn.init.zeros_(layer.bias)
         elif isinstance(layer, QuadraticNet):
             draw = torch.randn(layer.W1.shape, generator=generator, device=generator.device)
             layer.W1.copy_(draw / math.sqrt(layer.hidden))

@@ -27,25 +27,6 @@ from advgeom.models.gan import Discriminator, Generator
 from advgeom.progress import track
 
 
-def reinit(model: nn.Module, generator: torch.Generator) -> nn.Module:
-    """PyTorch's default init (uniform, bound 1/sqrt(fan_in); LayerNorm 1, 0) from ``generator``."""
-    with torch.no_grad():
-        for layer in model.modules():
-            if isinstance(layer, nn.Linear):
-                bound = 1 / math.sqrt(layer.in_features)
-                layer.weight.copy_(_uniform(layer.weight.shape, bound, generator))
-                if layer.bias is not None:
-                    layer.bias.copy_(_uniform(layer.bias.shape, bound, generator))
-            elif isinstance(layer, nn.LayerNorm):
-                nn.init.ones_(layer.weight)
-                nn.init.zeros_(layer.bias)
-    return model
-
-
-def _uniform(shape: torch.Size, bound: float, generator: torch.Generator) -> Tensor:
-    return (torch.rand(shape, generator=generator) * 2 - 1) * bound
-
-
 @contextlib.contextmanager
 def seeded_global_rng(generator: torch.Generator, device: torch.device) -> Iterator[None]:
     """Seed torch's global generators (dropout draws from them) from ``generator``, restoring

@@ -29,7 +29,6 @@ from advgeom.errors import InputError, check_choice, check_fields, check_positiv
 from advgeom.experiments.badger2023 import _curves as cv
 from advgeom.experiments.badger2023._train import (
     accuracy,
-    reinit,
     steps_for,
     train_autoencoder,
     train_classifier,
@@ -40,6 +39,7 @@ from advgeom.experiments.registry import Experiment, register
 from advgeom.metrics.expansion import DEFAULT_ETAS
 from advgeom.models.autoencoder import KINDS, autoencoder
 from advgeom.models.funnel import PAPER_HIDDEN, PAPER_OUT, FunnelClassifier
+from advgeom.models.mlp import initialise
 
 DATASETS = ("digits", "mnist", "fashion-mnist", "cifar10", "cifar100")
 
@@ -96,7 +96,7 @@ def classifier_point(cfg: Config, ctx: RunContext, variant: str) -> dict:
         dropout=dropout,
         out_features=max(cfg.out_features, int(y.max()) + 1),
     )
-    reinit(model, ctx.generator("init", "classifier", variant == "dropout")).to(ctx.device)
+    initialise(model, ctx.generator("init", "classifier", variant == "dropout")).to(ctx.device)
     trace = []
     if variant != "untrained":
         trace = train_classifier(
@@ -133,7 +133,7 @@ def autoencoder_point(cfg: Config, ctx: RunContext, kind: str) -> dict:
     """Train one autoencoder (MSE) and measure its curves along the reconstruction loss."""
     x, _, n_in = _setup(cfg, ctx)
     model = autoencoder(kind, in_features=n_in, width_scale=cfg.width_scale * n_in / 784)
-    reinit(model, ctx.generator("init", "autoencoder", kind)).to(ctx.device)
+    initialise(model, ctx.generator("init", "autoencoder", kind)).to(ctx.device)
     trace = train_autoencoder(
         model,
         x,

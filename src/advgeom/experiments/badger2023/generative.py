@@ -30,13 +30,14 @@ import torch.nn.functional as F
 from advgeom import data
 from advgeom.errors import InputError, check_choice, check_fields, check_positive_fields
 from advgeom.experiments.badger2023 import _curves as cv
-from advgeom.experiments.badger2023._train import reinit, steps_for, train_ddpm, train_gan
+from advgeom.experiments.badger2023._train import steps_for, train_ddpm, train_gan
 from advgeom.experiments.claims import claim
 from advgeom.experiments.context import RunContext
 from advgeom.experiments.registry import Experiment, register
 from advgeom.metrics.expansion import DEFAULT_ETAS, as_dtype
 from advgeom.models.diffusion import PAPER_HIDDEN, DDPMSchedule, MLPDenoiser, TimeConditioned
 from advgeom.models.gan import DISCRIMINATOR_HIDDEN, GENERATOR_HIDDEN, Discriminator, Generator
+from advgeom.models.mlp import initialise
 
 DATASETS = ("digits", "mnist", "fashion-mnist", "cifar10", "cifar100")
 
@@ -113,8 +114,8 @@ def _gan(cfg: Config, n_in: int, ctx: RunContext) -> tuple[Generator, Discrimina
     disc = Discriminator(
         in_features=n_in, hidden=_scaled(DISCRIMINATOR_HIDDEN, s * cfg.gan_width_scale)
     )
-    reinit(gen, ctx.generator("init", "generator"))
-    reinit(disc, ctx.generator("init", "discriminator"))
+    initialise(gen, ctx.generator("init", "generator"))
+    initialise(disc, ctx.generator("init", "discriminator"))
     return gen.to(ctx.device), disc.to(ctx.device)
 
 
@@ -175,7 +176,7 @@ def diffusion_point(cfg: Config, ctx: RunContext, trained: bool) -> dict:
     n_in = x.shape[1]
     hidden = _scaled(cfg.denoiser_hidden, n_in / 784 * cfg.denoiser_width_scale)
     den = MLPDenoiser(in_features=n_in, hidden=hidden, timesteps=cfg.timesteps)
-    reinit(den, ctx.generator("init", "denoiser")).to(ctx.device)
+    initialise(den, ctx.generator("init", "denoiser")).to(ctx.device)
     schedule = DDPMSchedule(timesteps=cfg.timesteps).to(ctx.device)
     trace = []
     if trained:

@@ -23,12 +23,13 @@ import numpy as np
 
 from advgeom import data
 from advgeom.errors import DataError, InputError, check_choice, check_fields, check_positive_fields
-from advgeom.experiments.badger2023._train import accuracy, reinit, steps_for, train_classifier
+from advgeom.experiments.badger2023._train import accuracy, steps_for, train_classifier
 from advgeom.experiments.claims import claim
 from advgeom.experiments.context import RunContext
 from advgeom.experiments.registry import Experiment, register
 from advgeom.metrics.injectivity import DEFAULT_CHUNK, min_input_distance, min_output_distance
 from advgeom.models.funnel import PAPER_HIDDEN, PAPER_OUT, FunnelClassifier
+from advgeom.models.mlp import initialise
 from advgeom.plotting import new_figure
 
 TABLE1 = {"fashion-mnist": 5.35, "mnist": 0.92, "cifar10": 0.85, "cifar100": 0.016}
@@ -99,7 +100,7 @@ def measure_dataset(name: str, cfg: Config, ctx: RunContext) -> dict:
         hidden=cfg.hidden,
         out_features=max(cfg.out_features, int(y.max()) + 1),
     )
-    reinit(model, ctx.generator("init", name)).to(ctx.device)
+    initialise(model, ctx.generator("init", name)).to(ctx.device)
     start = time.perf_counter()
     before = min_output_distance(model, x, chunk=cfg.chunk)
     steps = steps_for(cfg.epochs, len(x), cfg.batch_size)

@@ -38,6 +38,7 @@ from advgeom.experiments.tanay2018 import _common as c
 from advgeom.experiments.tanay2018._figures import deep_figure
 from advgeom.geometry.tilting import class_centroids, local_tilting
 from advgeom.models import ReLUMLP
+from advgeom.models.mlp import initialise
 
 
 @dataclass(frozen=True)
@@ -69,16 +70,6 @@ class Config:
             check_positive(name, getattr(self, name))
 
 
-def _reinit(model: torch.nn.Module, gen: torch.Generator) -> None:
-    """PyTorch's default Linear init drawn from ``gen`` (results follow --seed alone)."""
-    with torch.no_grad():
-        for layer in model.modules():
-            if isinstance(layer, torch.nn.Linear):
-                bound = 1 / math.sqrt(layer.in_features)
-                layer.weight.uniform_(-bound, bound, generator=gen)
-                layer.bias.uniform_(-bound, bound, generator=gen)
-
-
 @contextlib.contextmanager
 def _flush_denormal() -> Iterator[None]:
     """Treat denormal floats as 0 while training (then back to PyTorch's default, off).
@@ -98,7 +89,7 @@ def train(
 ) -> ReLUMLP:
     """Full-batch Adam on sigmoid cross-entropy + wd/2 * sum of squared weights (not biases)."""
     model = ReLUMLP(in_features=x.shape[1], hidden=cfg.hidden, depth=cfg.depth, batch_norm=False)
-    _reinit(model, gen)
+    initialise(model, gen)  # PyTorch's default init, drawn from the run's generator
     model.to(x.device)
     weights = [m.weight for m in model.modules() if isinstance(m, torch.nn.Linear)]
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)

@@ -8,8 +8,6 @@ short Adam loop on one CPU thread (batches of 64 gain nothing from more).
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -18,7 +16,7 @@ from torch import Tensor, nn
 from advgeom import data
 from advgeom.devices import single_thread_on_cpu
 from advgeom.geometry.softmax_parallel import ChainHead
-from advgeom.models.mlp import ReLUMLP
+from advgeom.models.mlp import ReLUMLP, initialise
 
 CLASSES = 10
 
@@ -37,12 +35,7 @@ def build(hidden: int, depth: int, *, parallel: bool, generator: torch.Generator
     model = ReLUMLP(
         in_features=64, hidden=hidden, depth=depth, out_features=CLASSES, batch_norm=False
     )
-    with torch.no_grad():
-        for layer in model.modules():  # PyTorch's default Linear init, drawn from the generator
-            if isinstance(layer, nn.Linear):
-                bound = 1 / math.sqrt(layer.in_features)
-                layer.weight.uniform_(-bound, bound, generator=generator)
-                layer.bias.uniform_(-bound, bound, generator=generator)
+    initialise(model, generator)  # PyTorch's default Linear init, drawn from the generator
     if parallel:
         model[-1] = ChainHead(hidden, CLASSES, generator=generator)
     return model
