@@ -127,6 +127,8 @@ def train_architecture(cfg: Config, ctx: RunContext, arch: str) -> dict:
     traces: list[list[dict]] = [[] for _ in grid]
 
     def measure(step: int, e: Ensemble) -> None:
+        if step == 0:  # the untrained grid: not a point of Fig. 4
+            return
         for trace, point in zip(traces, snapshot(cfg, ctx, e, step, arch, attack_x), strict=True):
             trace.append(point)
 
@@ -135,15 +137,13 @@ def train_architecture(cfg: Config, ctx: RunContext, arch: str) -> dict:
     train_ensemble_on_spheres(ensemble, settings, generators=gens, on_step=measure,
                               at=snapshot_steps(cfg.steps, cfg.snapshots),
                               description=f"{arch}: {len(grid)} models")
-    return {"architecture": arch, "models": [m | {"trace": t[1:]}  # step 0: untrained
+    return {"architecture": arch, "models": [m | {"trace": t}
                                              for m, t in zip(grid, traces, strict=True)]}
 
 
 def snapshot(cfg: Config, ctx: RunContext, ensemble: Ensemble, step: int, arch: str,
              attack_x: torch.Tensor) -> list[dict]:
     """mu(E) and d(E) of every member at this step, each on the same points."""
-    if step == 0:
-        return [{}] * ensemble.size
     rates = sphere_error_rates(ensemble, cfg.n, samples=cfg.mc_samples, chunk=cfg.chunk,
                                precision=cfg.precision, device=ctx.device,
                                generator=ctx.generator("mc", arch, step, device=ctx.device))
