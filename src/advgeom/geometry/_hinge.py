@@ -164,9 +164,12 @@ def _kkt(
     M[:k, :k] = scale * Xf @ Xf.T
     M[:k, k], M[k, :k] = yf, yf
     rhs = torch.cat([1 - scale * (Xf @ s_bound), p.Ax.new_tensor([-y_bound])])
-    sol, info = torch.linalg.solve_ex(M, rhs)
+    # More free points than n + 1 make M singular for certain (X_f X_f^T has rank <= n), but
+    # rounding can hide the zero pivot and let solve_ex return a wild answer that depends on
+    # memory alignment: go straight to least squares then.
+    sol, info = (None, 1) if k > p.n + 1 else torch.linalg.solve_ex(M, rhs)
     if int(info) != 0 or not torch.isfinite(sol).all():  # singular (k > rank): least squares
-        sol = torch.linalg.lstsq(M, rhs[:, None]).solution[:, 0]
+        sol = torch.linalg.lstsq(M, rhs[:, None], rcond=1e-12, driver="gelsd").solution[:, 0]
     alpha_f = sol[:k]
     return alpha_f, scale * (s_bound + Xf.T @ alpha_f), float(sol[k])
 
