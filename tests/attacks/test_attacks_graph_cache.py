@@ -3,17 +3,20 @@
 Real capture needs CUDA; here ``capture`` runs the warm-up steps and returns an object whose
 ``replay`` runs the step eagerly, which is what a correct graph replay does. What is tested is
 ours: buffers owned (never aliasing the caller's tensors), reset on a cache hit, results copied
-out, and a new capture whenever the model's tensors or the step's constants change.
+out, and a new capture whenever the model's tensors or the step's constants change. Also the
+contract that makes capture possible at all: the step never reads a value back to the host
+(checked on meta tensors, which have no values).
 """
 
 from __future__ import annotations
 
 import pytest
 import torch
+from torch import nn
 
 from advgeom.attacks import _engine, _graph
 from advgeom.attacks._core import make_problem
-from advgeom.attacks.pgd import _l2
+from advgeom.attacks.pgd import _l2, _linf
 
 
 @pytest.fixture
@@ -78,3 +81,28 @@ def test_new_capture_when_model_or_constants_change(fake_capture, mlp_factory):
     _run(model, x, y, "b")
     _run(model, x[:3], y[:3], "b")  # other shape
     assert len(fake_capture) == 4
+
+
+@pytest.mark.parametrize("make_step", [_linf, _l2], ids=["linf", "l2"])
+@pytest.mark.parametrize("per_example_eps", [False, True])
+@pytest.mark.parametrize("logits", [3, 1], ids=["classes", "one-logit"])
+def test_the_captured_step_never_reads_a_value_back_to_the_host(make_step, per_example_eps, logits):
+    # A CUDA graph cannot capture a host synchronisation (.item(), a tensor's truth value,
+    # boolean indexing, nonzero). Meta tensors have shapes but no values, so any such read in
+    # the model call, loss, gradient, success bookkeeping or step raises here, without a GPU.
+    meta = torch.device("meta")
+    model = nn.Sequential(
+        nn.Linear(8, 16, device=meta),
+        nn.BatchNorm1d(16, device=meta),
+        nn.ReLU(),
+        nn.Linear(16, logits, device=meta),
+    ).eval()
+    x = torch.empty(6, 8, device=meta)
+    y = torch.zeros(6, dtype=torch.long if logits > 1 else torch.float32, device=meta)
+    eps = torch.empty(6, device=meta) if per_example_eps else 0.5
+    problem = make_problem(model, x, y, loss=None, is_adversarial=None, targeted=False)
+    state, step = make_step(x, eps, 0.1, (0.0, 1.0))
+    loop = _engine.FullLoop(problem, x, y, state, step, record_first=True, own=True)
+    loop.one_step()
+    loop.one_step()
+    assert loop.xa.shape == x.shape and loop.first.shape == (6,)
