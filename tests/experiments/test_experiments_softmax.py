@@ -9,7 +9,13 @@ import pytest
 import torch
 
 from advgeom.errors import InputError
-from advgeom.experiments.zou2018 import _model, directions, unbounded, universality
+from advgeom.experiments.zou2018 import (
+    _feature_search,
+    _model,
+    directions,
+    unbounded,
+    universality,
+)
 from advgeom.geometry import softmax as sm
 from advgeom.geometry.softmax_parallel import ChainHead
 
@@ -71,7 +77,7 @@ def test_projected_logits_give_the_heads_class(parallel):
     gen = torch.Generator().manual_seed(2)
     head = ChainHead(12, 10, generator=gen) if parallel else torch.nn.Linear(12, 10)
     g = torch.randn(500, 12, generator=gen).double() * 3
-    Q, headQ, b = universality.projection(head, g)
+    Q, headQ, b = _feature_search.projection(head, g)
     W, b0 = (torch.as_tensor(a) for a in sm.head_weights(head))
     assert torch.equal((g @ Q @ headQ.T + b).argmax(1), (g @ W.T + b0).argmax(1))
     assert Q.shape[1] == (1 if parallel else 10 - 1)

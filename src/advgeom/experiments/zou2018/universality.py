@@ -21,7 +21,8 @@ keeps the class but not the probabilities, giving a ray rather than a subspace; 
 Definition 1.) Success: some iterate inside the ball is classified y' (the conjecture asks for
 existence; the output on T is the output of x'); we also report how close the last iterate's
 g(x*) comes to T relative to where g(x) started, the literal form of the conjecture. Beside it:
-plain targeted PGD on the cross-entropy (:func:`advgeom.attacks.pgd`), same steps and budget.
+plain targeted PGD on the cross-entropy (:func:`advgeom.attacks.pgd`), same steps and budget. Both
+are in :mod:`._feature_search`.
 
 Heads: a standard ``nn.Linear`` head and a parallel one (:class:`ChainHead`: every class weight
 on one line, so all boundaries are parallel and classes two or more apart are separated by the
@@ -43,13 +44,13 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from advgeom.attacks import pgd
 from advgeom.devices import single_thread_on_cpu
 from advgeom.errors import InputError, check_fields, check_positive_fields
 from advgeom.experiments.claims import claim
 from advgeom.experiments.context import RunContext
 from advgeom.experiments.registry import Experiment, register
 from advgeom.experiments.zou2018 import _model
+from advgeom.experiments.zou2018._feature_search import attack_pairs
 from advgeom.geometry import softmax as sm
 from advgeom.geometry import softmax_parallel as sp
 from advgeom.plotting import new_figure
@@ -112,56 +113,6 @@ def head_geometry(head) -> dict:
     }
 
 
-def projection(head, like: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """``Q`` (l, l - dim V), the orthonormal complement of V, and ``W Q``, ``b``.
-
-    ``g Q`` is where g sits modulo V, and ``(g Q) (W Q)^T + b`` are the logits up to a common
-    shift (``W`` maps V into span(1)), so their argmax is the head's class: the search can judge
-    success from the projected features alone. Tensors take ``like``'s dtype and device.
-    """
-    V = sm.adversarial_subspace(head)
-    W, b = (torch.as_tensor(a, dtype=like.dtype, device=like.device) for a in sm.head_weights(head))
-    Q = torch.as_tensor(V.complement, dtype=like.dtype, device=like.device)
-    return Q, W @ Q, b
-
-
-def attack_pairs(model, head, x, x_target, y_target, cfg: Config, eps: float) -> dict:
-    """The feature-space search towards T and targeted PGD at one radius."""
-    Q, headQ, b = projection(head, x)
-
-    def project(inp):
-        return _model.features(model, inp) @ Q
-
-    def same_class(out, target):
-        return (out @ headQ.T).add(b).argmax(1) == (target @ headQ.T).add(b).argmax(1)
-
-    with torch.no_grad():
-        target, start = project(x_target), project(x)
-    opts = {
-        "eps": eps,
-        "steps": cfg.steps,
-        "step_size": cfg.step_fraction * eps,
-        "bounds": (0.0, 1.0),
-        "targeted": True,
-    }
-    out = {}
-    for name, res in (
-        ("feature", pgd(project, x, target, loss="mse", is_adversarial=same_class, **opts)),
-        ("pgd", pgd(model, x, y_target, **opts)),
-    ):
-        with torch.no_grad():
-            last = model(res.x_adv).argmax(1) == y_target
-            gap = (project(res.x_adv) - target).norm(dim=1) / (start - target).norm(dim=1)
-        # Success: some iterate inside the ball was classified y' (the conjecture asks for
-        # existence); the distance to T is the last iterate's, the one the search ends on.
-        out[name] = {
-            "success": (res.steps_to_success >= 0).cpu().tolist(),
-            "success_last": last.cpu().tolist(),
-            "residual": gap.cpu().tolist(),
-        }
-    return out
-
-
 def evaluate_head(cfg: Config, ctx: RunContext, kind: str, pairs: np.ndarray) -> dict:
     """Train one model, keep the pairs it classifies right, attack them at every eps."""
     gen = ctx.generator("train", kind)
@@ -183,7 +134,16 @@ def evaluate_head(cfg: Config, ctx: RunContext, kind: str, pairs: np.ndarray) ->
         runs = [
             {"eps": e}
             | (
-                attack_pairs(model, model[-1], x[i], x[j], y[j], cfg, e)
+                attack_pairs(
+                    model,
+                    model[-1],
+                    x[i],
+                    x[j],
+                    y[j],
+                    eps=e,
+                    steps=cfg.steps,
+                    step_size=cfg.step_fraction * e,
+                )
                 if len(keep)
                 else {"feature": none, "pgd": none}
             )
@@ -308,46 +268,29 @@ def plot(results: dict) -> dict:
     """Success vs eps for both heads and attacks; separated vs adjacent; distance to T."""
     heads = results["metrics"]["heads"]
     eps = results["config"]["eps"]
-    fig, axes = new_figure(3, width=4.6)
+
+    def residual(kind: str, e: float, attack: str) -> float:
+        run = next(r for r in heads[kind]["runs"] if r["eps"] == e)
+        return float(np.median(run[attack]["residual"]))
+
+    # Per panel: (colour, label prefix, value at (eps, attack)) of each curve pair.
+    panels = (
+        [(f"C{c}", k, lambda e, a, k=k: rate(heads[k], e, a)[0]) for c, k in enumerate(HEADS)],
+        [
+            (f"C{c + 2}", s, lambda e, a, s=s: rate(heads["parallel"], e, a, s)[0])
+            for c, s in enumerate(("adjacent", "separated"))
+        ],
+        [(f"C{c}", k, lambda e, a, k=k: residual(k, e, a)) for c, k in enumerate(HEADS)],
+    )
     styles = {"feature": "-", "pgd": "--"}
     names = {"feature": "search to g(x')+V", "pgd": "targeted PGD"}
-    for c, kind in enumerate(HEADS):
-        for attack in ("feature", "pgd"):
-            axes[0, 0].plot(
-                eps,
-                [rate(heads[kind], e, attack)[0] for e in eps],
-                styles[attack],
-                marker="o",
-                ms=3,
-                color=f"C{c}",
-                label=f"{kind}: {names[attack]}",
-            )
-    for c, subset in enumerate(("adjacent", "separated")):
-        for attack in ("feature", "pgd"):
-            axes[0, 1].plot(
-                eps,
-                [rate(heads["parallel"], e, attack, subset)[0] for e in eps],
-                styles[attack],
-                marker="o",
-                ms=3,
-                color=f"C{c + 2}",
-                label=f"{subset}: {names[attack]}",
-            )
-    for c, kind in enumerate(HEADS):
-        for attack in ("feature", "pgd"):
-            med = [
-                np.median(next(r for r in heads[kind]["runs"] if r["eps"] == e)[attack]["residual"])
-                for e in eps
-            ]
-            axes[0, 2].plot(
-                eps,
-                med,
-                styles[attack],
-                marker="o",
-                ms=3,
-                color=f"C{c}",
-                label=f"{kind}: {names[attack]}",
-            )
+    fig, axes = new_figure(3, width=4.6)
+    for ax, curves in zip(axes[0], panels, strict=True):
+        for color, prefix, value in curves:
+            for attack in ("feature", "pgd"):
+                values = [value(e, attack) for e in eps]
+                label = f"{prefix}: {names[attack]}"
+                ax.plot(eps, values, styles[attack], marker="o", ms=3, color=color, label=label)
     axes[0, 2].axhline(results["config"]["feature_tol"], color="k", lw=0.8, ls=":")
     axes[0, 0].set(title="Success (classified y')", ylabel="share of pairs")
     axes[0, 1].set(title="Parallel (chain) head by pair", ylabel="share of pairs")
