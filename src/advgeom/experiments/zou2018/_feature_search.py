@@ -32,7 +32,6 @@ def projection(head, like: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, to
 
 def attack_pairs(
     model: nn.Sequential,
-    head: nn.Module,
     x: Tensor,
     x_target: Tensor,
     y_target: Tensor,
@@ -44,7 +43,7 @@ def attack_pairs(
     """The feature-space search towards ``T = g(x') + V`` and targeted PGD, at one l_inf radius.
 
     Args:
-        model: the classifier, ``model[-1]`` being ``head``; ``_model.features`` gives g.
+        model: the classifier: ``model[-1]`` is the softmax head, ``_model.features`` gives g.
         x, x_target: (pairs, d) the starting points and the points x' whose class is wanted.
         y_target: (pairs,) the class of each x'.
 
@@ -53,7 +52,7 @@ def attack_pairs(
         classified y'), ``success_last`` (the last one is) and ``residual`` (distance of the
         last iterate's features to T over that of g(x)).
     """
-    Q, headQ, b = projection(head, x)
+    Q, headQ, b = projection(model[-1], x)
 
     def project(inp):
         return _model.features(model, inp) @ Q

@@ -136,7 +136,6 @@ def evaluate_head(cfg: Config, ctx: RunContext, kind: str, pairs: np.ndarray) ->
             | (
                 attack_pairs(
                     model,
-                    model[-1],
                     x[i],
                     x[j],
                     y[j],
