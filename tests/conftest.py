@@ -7,12 +7,37 @@ one with the ``register_sweep`` fixture, which removes it from the registry afte
 
 from __future__ import annotations
 
+import os
+import random
 from dataclasses import dataclass
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 # advgeom.experiments is imported inside the fixtures: it pulls in scipy and matplotlib, which the
 # other test folders should not pay for at collection.
+
+# Hypothesis: CI replays the same examples on every run (derandomize, no example database, no
+# timing-based checks), so a red CI always means a real failure that reproduces; local runs keep
+# exploring new examples (``--hypothesis-seed=N`` picks a sequence).
+settings.register_profile(
+    "ci", derandomize=True, database=None, deadline=None, print_blob=True,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+settings.register_profile("dev", deadline=None, print_blob=True)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE") or ("ci" if os.environ.get("CI") else
+                                                                "dev"))
+
+
+@pytest.fixture(autouse=True)
+def _seed_global_generators():
+    """Every test starts from the same global RNG state, so none depends on the tests before it."""
+    import numpy as np
+    import torch
+
+    random.seed(0)
+    np.random.seed(0)
+    torch.manual_seed(0)
 
 
 @dataclass(frozen=True)
