@@ -1,15 +1,18 @@
 """Shared fixtures: small throwaway experiments for the runner and CLI tests.
 
 A :class:`Sweep` is an experiment of a few points, each drawn from the run's per-point generator,
-that counts its compute calls and can be told to raise at a chosen point (once). Tests register
-one with the ``register_sweep`` fixture, which removes it from the registry afterwards.
+that counts its compute calls and can be told to raise at a chosen point (once), or, in a child
+process, to stop there and wait for a signal. Tests register one with the ``register_sweep``
+fixture, which removes it from the registry afterwards.
 """
 
 from __future__ import annotations
 
 import os
 import random
+import time
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, settings
@@ -40,6 +43,29 @@ def _seed_global_generators():
     torch.manual_seed(0)
 
 
+def _wait_for_file(path: Path, child, timeout: float = 180.0) -> None:
+    """Wait until ``path`` exists, which a child process writes when it reaches a point.
+
+    The timeout is generous (an import of torch on a loaded 2-core machine takes seconds); it only
+    bounds a broken child. A child that exits first fails the wait with its output.
+    """
+    deadline = time.monotonic() + timeout
+    while not path.exists():
+        if child.poll() is not None:
+            out, err = child.communicate()
+            raise AssertionError(f"the child exited ({child.returncode}) before {path.name}:\n"
+                                 f"{out}\n{err}")
+        if time.monotonic() > deadline:
+            raise AssertionError(f"the child did not write {path.name} within {timeout:.0f} s")
+        time.sleep(0.05)
+
+
+@pytest.fixture
+def wait_for_file():
+    """:func:`_wait_for_file`, for the tests that interrupt a child process at a known point."""
+    return _wait_for_file
+
+
 @dataclass(frozen=True)
 class SweepConfig:
     points: int = 6
@@ -55,6 +81,10 @@ class Sweep:
         self.id = experiment_id
         self.calls: list[str] = []
         self.fail: dict[str, BaseException] = {}
+        # In a child process: at key ``hold_at`` write ``ready_file`` and wait to be signalled, so a
+        # test can interrupt the run at a known point instead of after a guessed delay.
+        self.hold_at: str | None = None
+        self.ready_file: Path | None = None
         self.experiment = registry.Experiment(
             id=experiment_id, paper="gilmer", title="throwaway sweep for the tests",
             config=SweepConfig, run=self.run, plot=lambda results: {},
@@ -67,6 +97,10 @@ class Sweep:
         self.calls.append(key)
         if key in self.fail:
             raise self.fail.pop(key)
+        if key == self.hold_at:
+            self.ready_file.write_text(key, encoding="utf-8")
+            while True:  # until the test's signal (SIGINT raises KeyboardInterrupt here)
+                time.sleep(3600)
         return torch.rand(size, generator=ctx.generator(key)).tolist()
 
     def run(self, cfg: SweepConfig, ctx) -> dict:

@@ -12,7 +12,6 @@ import signal
 import subprocess
 import sys
 import textwrap
-import time
 from pathlib import Path
 
 import pytest
@@ -119,7 +118,8 @@ def test_ctrl_c_then_resume(cli, tmp_path, register_sweep, monkeypatch, page_tex
 
 
 KILLED = """
-import dataclasses, sys, time
+import dataclasses, sys
+from pathlib import Path
 sys.path.insert(0, {tests!r})
 from conftest import Sweep
 from advgeom.experiments import registry
@@ -127,12 +127,8 @@ import advgeom.cli.reproduce as command
 from advgeom.cli.main import main
 
 fast, slow = Sweep("test.fast"), Sweep("test.slow")
-compute = slow.compute
-def crawl(ctx, key, size):
-    time.sleep(0.2)
-    return compute(ctx, key, size)
-slow.compute = crawl
-slow_exp = dataclasses.replace(slow.experiment, scales={{"smoke": {{"points": 200}}}})
+slow.hold_at, slow.ready_file = "p2", Path({ready!r})
+slow_exp = dataclasses.replace(slow.experiment, scales={{"smoke": {{"points": 8}}}})
 for exp in (fast.experiment, slow_exp):
     registry.register(exp)
 command.all_experiments = lambda: [fast.experiment, slow_exp]
@@ -140,10 +136,15 @@ sys.exit(main(sys.argv[1:]))
 """
 
 
-def test_a_killed_reproduce_resumes(cli, tmp_path, register_sweep, monkeypatch):
-    """SIGKILL (no chance to clean up) in the middle of the second experiment, then --resume."""
+def test_a_killed_reproduce_resumes(cli, tmp_path, register_sweep, monkeypatch, wait_for_file):
+    """SIGKILL (no chance to clean up) in the middle of the second experiment, then --resume.
+
+    The child stops inside test.slow's point p2 and says so with a file, so the kill lands there.
+    """
+    ready = tmp_path / "at-p2"
     script = tmp_path / "killed.py"
-    script.write_text(textwrap.dedent(KILLED.format(tests=str(TESTS))), encoding="utf-8")
+    script.write_text(textwrap.dedent(KILLED.format(tests=str(TESTS), ready=str(ready))),
+                      encoding="utf-8")
     root = tmp_path / "runs"
     child = subprocess.Popen(
         [sys.executable, str(script), "reproduce", "--scale", "smoke", "--out", str(root)],
@@ -152,19 +153,15 @@ def test_a_killed_reproduce_resumes(cli, tmp_path, register_sweep, monkeypatch):
         text=True,
     )
     try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and child.poll() is None:
-            if len(list(root.glob("test.slow-*/points/*.json"))) >= 2:
-                break
-            time.sleep(0.05)
-        assert child.poll() is None, child.communicate()
+        wait_for_file(ready, child)
         os.kill(child.pid, signal.SIGKILL)
-        child.communicate(timeout=60)
+        child.communicate(timeout=120)
     finally:
         if child.poll() is None:
             child.kill()
     (slow_dir,) = root.glob("test.slow-*")
     kept = {p.name for p in (slow_dir / "points").iterdir()}
+    assert len(kept) == 2  # p0 and p1
     assert read(root / reproduce.MANIFEST_NAME)["experiments"]["test.slow"]["status"] == "running"
 
     fast, slow = register_sweep("test.fast"), register_sweep("test.slow")
@@ -172,7 +169,7 @@ def test_a_killed_reproduce_resumes(cli, tmp_path, register_sweep, monkeypatch):
     result = cli("reproduce", "--resume", "--out", root)
     assert result.code == 0, result.err
     assert fast.calls == []
-    assert len(slow.calls) == 200 - len(kept)  # the saved config (200 points), finished ones kept
+    assert slow.calls == [f"p{i}" for i in range(2, 8)]  # the saved config (8 points), 2 kept
     assert Catalog(root / CATALOG_NAME).get(slow_dir.name).status == "done"
 
 
