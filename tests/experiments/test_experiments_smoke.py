@@ -22,14 +22,12 @@ def _run(exp, root, *, assignments=(), data_dir=None):
     return run, runner.execute(request, run)
 
 
-@pytest.mark.parametrize("exp", all_experiments(), ids=lambda e: e.id)
-def test_experiment_runs_at_smoke_scale(exp, smoke_reproduction):
-    root, _, outcomes = smoke_reproduction
-    outcome = next(o for o in outcomes if o.experiment == exp.id)
+def _check_outcome(root, outcome, exp, scale):
+    """A finished experiment's results.json: its claims well formed, its figures written."""
     assert outcome.status == "done", outcome.error
     run_dir = root / outcome.run_id
     results = json.loads((run_dir / "results.json").read_text(encoding="utf-8"))
-    assert results["experiment"] == exp.id and results["scale"] == "smoke"
+    assert results["experiment"] == exp.id and results["scale"] == scale
     assert results["claims"], "every experiment states at least one claim"
     assert results["claims"] == outcome.claims
     ids = [c["id"] for c in results["claims"]]
@@ -43,6 +41,31 @@ def test_experiment_runs_at_smoke_scale(exp, smoke_reproduction):
     assert results["figures"]
     for rel in results["figures"]:
         assert (run_dir / rel).stat().st_size > 0
+
+
+@pytest.mark.parametrize("exp", all_experiments(), ids=lambda e: e.id)
+def test_experiment_runs_at_smoke_scale(exp, smoke_reproduction):
+    root, _, outcomes = smoke_reproduction
+    _check_outcome(root, next(o for o in outcomes if o.experiment == exp.id), exp, "smoke")
+
+
+@pytest.fixture(scope="module")
+def default_reproduction(tmp_path_factory):
+    """``advgeom reproduce`` at the default scale, once for the slow tests (~9 min on 2 cores)."""
+    from advgeom.experiments import reproduce
+
+    root = tmp_path_factory.mktemp("default-reproduction")
+    experiments = [e for e in all_experiments() if not e.id.startswith("test.")]
+    plan = reproduce.plan(experiments, root=root, scale="default", seed=0)
+    return root, reproduce.reproduce(plan, root=root)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("exp", all_experiments(), ids=lambda e: e.id)
+def test_experiment_runs_at_default_scale(exp, default_reproduction):
+    """The main job's scale: every experiment finishes and states well-formed claims."""
+    root, outcomes = default_reproduction
+    _check_outcome(root, next(o for o in outcomes if o.experiment == exp.id), exp, "default")
 
 
 def test_halfspace_reads_mnist_from_a_data_dir(tmp_path):
