@@ -149,8 +149,11 @@ def test_resume_errors(cli, tmp_path, register_sweep):
 
 
 HELD_SWEEP = """
-import sys
+import signal, sys
 from pathlib import Path
+# A shell that starts the test run in the background makes its children ignore SIGINT, and Python
+# then installs no KeyboardInterrupt handler; a terminal's Ctrl-C, which this test plays, has one.
+signal.signal(signal.SIGINT, signal.default_int_handler)
 sys.path.insert(0, {tests!r})
 from conftest import Sweep
 from advgeom.experiments import registry
