@@ -9,6 +9,7 @@ import torch
 
 from advgeom.errors import InputError
 from advgeom.experiments import config, runner
+from advgeom.experiments.data_check import check_data
 from advgeom.experiments.registry import Experiment
 from advgeom.store.rundir import RunDir
 
@@ -27,7 +28,8 @@ def prepare_run(
     """A new run (config resolved, folder and catalog row created), or the run to resume.
 
     A resumed run keeps its saved config, scale and seed: changing them would mix points measured
-    under two configs in one result, so asking for that is an error.
+    under two configs in one result, so asking for that is an error. The data files the config
+    names are checked first (:mod:`advgeom.experiments.data_check`).
     """
     if resume is None:
         scale = scale or "default"
@@ -43,6 +45,7 @@ def prepare_run(
             root=root,
             data_dir=data_dir,
         )
+        check_data([(exp.id, cfg)], data_dir)  # before the run folder exists
         return request, runner.start(request)
     run_dir, saved = runner.reopen(root, resume, exp)
     changed = (
@@ -65,6 +68,7 @@ def prepare_run(
         root=root,
         data_dir=data_dir or saved_data,
     )
+    check_data([(exp.id, request.config)], request.data_dir)
     return request, run_dir
 
 

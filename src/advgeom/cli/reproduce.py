@@ -57,6 +57,7 @@ def reproduce_command(scale, out, only, resume, seed, device, data_dir) -> None:
         all_experiments(), root=out, scale=scale, seed=seed, only=only, resume=resume
     )
     device, data_dir = resolve_device(device), check_data_dir(data_dir)
+    reproduce.check_plan_data(plan, data_dir)  # every missing data set named before any work
     say(
         f"{'resuming' if resume else 'reproducing'} {len(plan.experiments)} experiments at "
         f"scale {plan.scale} on {device} -> {out}"

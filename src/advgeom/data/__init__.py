@@ -28,30 +28,35 @@ from __future__ import annotations
 
 import difflib
 import os
+from pathlib import Path
 from typing import Any
 
 import torch
 
 from advgeom.data import transforms
-from advgeom.data.cifar import load_cifar
+from advgeom.data.cifar import load_cifar, locate_cifar_files
 from advgeom.data.digits import load_digits
-from advgeom.data.mnist import load_idx_dataset
+from advgeom.data.mnist import load_idx_dataset, locate_idx_files
 from advgeom.data.spheres import load_spheres
 from advgeom.data.transforms import binary_subset, downsample, flatten, upsample
 from advgeom.errors import InputError, check_choice, check_int
 
 __all__ = [
     "DATASETS",
+    "FILE_BACKED",
     "binary_subset",
     "downsample",
     "flatten",
+    "canonical_name",
     "input_shape",
     "load",
+    "locate",
     "transforms",
     "upsample",
 ]
 
 DATASETS: tuple[str, ...] = ("spheres", "digits", "mnist", "fashion-mnist", "cifar10", "cifar100")
+FILE_BACKED: tuple[str, ...] = ("mnist", "fashion-mnist", "cifar10", "cifar100")  # need files
 
 # Each data set's options and their defaults; anything else passed to load() is an error.
 _OPTIONS: dict[str, dict[str, Any]] = {
@@ -136,6 +141,32 @@ def load(
     if name in ("mnist", "fashion-mnist"):
         return load_idx_dataset(name, root=root, split=split, **opts)
     return load_cifar(name, root=root, split=split, **opts)
+
+
+def canonical_name(name: str) -> str:
+    """The canonical spelling of a data set's name ("CIFAR-10" -> "cifar10"), or InputError."""
+    return _canonical(name)
+
+
+def locate(
+    name: str, *, root: str | os.PathLike | None = None, split: str = "train", download: bool = True
+) -> dict[str, Path]:
+    """The files of a file-backed data set's split (:data:`FILE_BACKED`), found or downloaded as
+    :func:`load` would, without reading them: ``{file name: path}`` (empty for the data sets that
+    need no files).
+
+    Raises:
+        InputError: unknown name or split, or a ``root`` that is no folder.
+        DataError: the files are nowhere and could not be downloaded (the message lists every
+            place looked and how to supply them).
+    """
+    name = _canonical(name)
+    check_choice("split", split, ("train", "test"))
+    if name in ("mnist", "fashion-mnist"):
+        return locate_idx_files(name, root=root, split=split, download=download)
+    if name in ("cifar10", "cifar100"):
+        return locate_cifar_files(name, root=root, split=split, download=download)
+    return {}
 
 
 def input_shape(name: str, **options: Any) -> tuple[int, ...]:

@@ -199,6 +199,39 @@ def _how(spec: _Cifar, names: tuple[str, ...]) -> str:
     )
 
 
+def locate_cifar_files(
+    name: str,
+    *,
+    root: str | os.PathLike | None = None,
+    split: str = "train",
+    download: bool = True,
+) -> dict[str, Path]:
+    """The pickle batches of a split, ``{batch name: path}``, without reading them.
+
+    Searches as :func:`load_cifar` does (an official tarball found is extracted into the cache)
+    and downloads the tarball when allowed.
+
+    Raises:
+        DataError: not found anywhere and not downloaded (the message lists every place looked
+            and how to supply the files).
+    """
+    check_choice("name", name, tuple(CIFAR))
+    check_choice("split", split, ("train", "test"))
+    spec, names = CIFAR[name], CIFAR[name].files[split]
+    paths, looked = _find(spec, names, search_roots(root))
+    if paths is not None:
+        return paths
+    reason = "downloading is switched off"
+    if download:
+        try:
+            tarball = dl.download(spec.remote, cache_dir())
+        except dl.DownloadError as exc:
+            reason = f"could not download them: {exc}"
+        else:
+            return _extracted(spec, tarball, names)
+    raise not_found_error(spec.display, split, looked, reason, _how(spec, names))
+
+
 def load_cifar(
     name: str,
     *,
@@ -225,25 +258,13 @@ def load_cifar(
             and how to supply them), or a file that is corrupt, truncated or refused.
     """
     check_choice("name", name, tuple(CIFAR))
-    check_choice("split", split, ("train", "test"))
-    spec, names = CIFAR[name], CIFAR[name].files[split]
+    spec, names = CIFAR[name], CIFAR[name].files.get(split, ())
     if name == "cifar100":
         check_choice("label_mode", label_mode, ("fine", "coarse"))
         label_key = f"{label_mode}_labels"
     else:
         label_key = "labels"
-    paths, looked = _find(spec, names, search_roots(root))
-    if paths is None:
-        reason = "downloading is switched off"
-        if download:
-            try:
-                tarball = dl.download(spec.remote, cache_dir())
-            except dl.DownloadError as exc:
-                reason = f"could not download them: {exc}"
-            else:
-                paths = _extracted(spec, tarball, names)
-        if paths is None:
-            raise not_found_error(spec.display, split, looked, reason, _how(spec, names))
+    paths = locate_cifar_files(name, root=root, split=split, download=download)
     parts = [
         read_batch(paths[n], label_key=label_key, classes=spec.classes[label_key]) for n in names
     ]

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -155,6 +156,39 @@ def _check(source: _Source, images: np.ndarray, labels: np.ndarray, paths: dict,
         raise DataError(f"{lab} holds label {labels.max()}; {source.display} labels are 0..9")
 
 
+def locate_idx_files(
+    name: str,
+    *,
+    root: str | os.PathLike | None = None,
+    split: str = "train",
+    download: bool = True,
+) -> dict[str, Path]:
+    """The IDX files of a split, ``{images name: path, labels name: path}``, without reading them.
+
+    Searches as :func:`load_idx_dataset` does and downloads into the cache when allowed.
+
+    Raises:
+        DataError: not found anywhere and not downloaded (the message lists every place looked
+            and how to supply the files).
+    """
+    check_choice("name", name, tuple(SOURCES))
+    check_choice("split", split, tuple(FILES))
+    source, names = SOURCES[name], FILES[split]
+    paths, looked = _find(source, names, search_roots(root))
+    if paths is not None:
+        return paths
+    if not download:
+        raise not_found_error(
+            source.display, split, looked, "downloading is switched off", _how(source, names)
+        )
+    try:
+        return _download(source, names)
+    except dl.DownloadError as exc:
+        raise not_found_error(
+            source.display, split, looked, f"could not download them: {exc}", _how(source, names)
+        ) from exc
+
+
 def load_idx_dataset(
     name: str,
     *,
@@ -178,25 +212,8 @@ def load_idx_dataset(
         DataError: Files not found and not downloadable (one message listing every place looked
             and how to supply them), or a file that is corrupt, truncated or inconsistent.
     """
-    check_choice("name", name, tuple(SOURCES))
-    check_choice("split", split, tuple(FILES))
     source, names = SOURCES[name], FILES[split]
-    paths, looked = _find(source, names, search_roots(root))
-    if paths is None:
-        if not download:
-            raise not_found_error(
-                source.display, split, looked, "downloading is switched off", _how(source, names)
-            )
-        try:
-            paths = _download(source, names)
-        except dl.DownloadError as exc:
-            raise not_found_error(
-                source.display,
-                split,
-                looked,
-                f"could not download them: {exc}",
-                _how(source, names),
-            ) from exc
+    paths = locate_idx_files(name, root=root, split=split, download=download)
     images, labels = read_idx(paths[names[0]]), read_idx(paths[names[1]])
     _check(source, images, labels, paths, names)
     x = torch.from_numpy(images).to(torch.float32).div_(255.0).unsqueeze(1)

@@ -24,6 +24,7 @@ from advgeom.errors import AdvgeomError, InputError
 from advgeom.experiments import claims as claims_mod
 from advgeom.experiments import config as config_mod
 from advgeom.experiments import runner
+from advgeom.experiments.data_check import check_data
 from advgeom.experiments.manifest import MANIFEST_NAME as MANIFEST_NAME  # re-exported
 from advgeom.experiments.manifest import Manifest, check_not_running, read_manifest
 from advgeom.experiments.registry import PAPERS, Experiment, check_scale
@@ -138,8 +139,10 @@ def reproduce(
     """Run (or reuse) each experiment of ``plan`` into ``root``; one outcome per experiment.
 
     A KeyboardInterrupt marks the current experiment interrupted in its run and in the manifest,
-    then propagates; ``--resume`` continues from there.
+    then propagates; ``--resume`` continues from there. Before anything is written, the data files
+    of every experiment still to run are checked: one DataError names every missing data set.
     """
+    check_plan_data(plan, data_dir)
     manifest = Manifest(root, plan)
     outcomes = []
     for exp in plan.experiments:
@@ -157,6 +160,16 @@ def reproduce(
         if on_done is not None:
             on_done(outcome)
     return outcomes
+
+
+def check_plan_data(plan: Plan, data_dir: Path | None) -> None:
+    """The data files of every experiment of ``plan`` still to run are there, or one DataError
+    names every missing data set (see :mod:`advgeom.experiments.data_check`)."""
+    check_data(
+        ((exp.id, config_mod.resolve(exp.config, scale_overrides=exp.overrides(plan.scale)))
+         for exp in plan.experiments if plan.earlier.get(exp.id, {}).get("status") != "done"),
+        data_dir,
+    )
 
 
 def _reused(root: Path, exp: Experiment, entry: dict) -> Outcome | None:
