@@ -32,6 +32,35 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE") or ("ci" if os.enviro
                                                                 "dev"))
 
 
+@pytest.fixture(scope="session")
+def formats():
+    """``tests/formats.py``: writers of the official data formats (a module of the test folder,
+    loaded by path because the tests are not a package)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("advgeom_test_formats",
+                                                  Path(__file__).with_name("formats.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(autouse=True)
+def _offline_data(tmp_path, monkeypatch):
+    """Every test: its own empty data cache, no $ADVGEOM_DATA and a network that is down, so no
+    test depends on the files or the connection of the machine it runs on."""
+    import urllib.error
+
+    from advgeom.data import download
+
+    def offline(request, timeout=None):
+        raise urllib.error.URLError(f"no network in the tests ({request.full_url})")
+
+    monkeypatch.setenv("ADVGEOM_CACHE", str(tmp_path / "advgeom-cache"))
+    monkeypatch.delenv("ADVGEOM_DATA", raising=False)
+    monkeypatch.setattr(download, "urlopen", offline)
+
+
 @pytest.fixture(autouse=True)
 def _seed_global_generators():
     """Every test starts from the same global RNG state, so none depends on the tests before it."""
@@ -112,7 +141,7 @@ class Sweep:
             values[key] = ctx.point(key, lambda key=key: self.compute(ctx, key, cfg.size))
         total = sum(sum(v) for v in values.values())
         claims = [claim("total", "the values sum to something", paper_value=None,
-                        measured=total, agrees=None, note="throwaway")]
+                        measured=total, rule=None, kind="measurement", note="throwaway")]
         return {"claims": claims, "metrics": {"values": values}}
 
 

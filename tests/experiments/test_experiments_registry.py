@@ -10,8 +10,9 @@ import torch
 
 from advgeom.errors import InputError
 from advgeom.experiments import PAPERS, all_experiments, get, registry
-from advgeom.experiments.claims import CLAIM_KEYS, claim, count, verdict
+from advgeom.experiments.claims import CLAIM_KEYS, claim, count, count_kinds, verdict
 from advgeom.experiments.context import RunContext
+from advgeom.experiments.rules import within
 from advgeom.store.rundir import RunDir
 
 
@@ -60,14 +61,39 @@ def test_all_experiments_grouped_by_paper_order(register_sweep):
 
 
 def test_claim_record_and_counts():
-    c = claim("x", "statement", paper_value=1.25, measured=1.3, agrees=True, note="n")
+    c = claim("x", "statement", paper_value=1.25, measured=1.3, rule=within(rel=0.3), note="n")
     assert tuple(c) == CLAIM_KEYS
-    with pytest.raises(TypeError):
-        claim("x", "s", paper_value=1, measured=1, agrees=1)  # not a bool
-    claims = [c, {**c, "agrees": False}, {**c, "agrees": None}, {**c, "agrees": None}]
+    assert c["agrees"] is True and c["kind"] == "reproduction"
+    assert c["rule"] == "agrees when measured is within 30% of the paper's value"
+    assert c.decided_by.decide(2.0, 1.25) is False
+    off = claim("y", "s", paper_value=1.25, measured=2.0, rule=within(rel=0.3))
+    unmeasurable = claim("z", "s", paper_value=1.25, measured=1.3, rule=within(rel=0.3),
+                         measurable=False)
+    missing = claim("w", "s", paper_value=1.25, measured=None, rule=within(rel=0.3))
+    assert (off["agrees"], unmeasurable["agrees"], missing["agrees"]) == (False, None, None)
+    built = claim("b", "s", paper_value=0, measured=0, rule=within(abs=0), kind="construction")
+    claims = [c, off, unmeasurable, missing, built]
     assert count(claims) == {"claims_total": 4, "claims_agree": 1, "claims_disagree": 1,
-                             "claims_unmeasured": 2}
+                             "claims_unmeasured": 2}  # the construction claim is not counted
+    assert count_kinds(claims) == {"reproduction": 4, "construction": 1, "beyond": 0,
+                                   "measurement": 0}
+    assert count_kinds([{"agrees": True}]) == {"reproduction": 1, "construction": 0, "beyond": 0,
+                                               "measurement": 0}  # saved before kinds existed
     assert [verdict(v) for v in (True, False, None)] == ["reproduced", "differs", "not measured"]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error"),
+    [
+        ({"rule": None}, "needs a rule"),
+        ({"rule": None, "kind": "beyond"}, "needs a rule"),
+        ({"rule": within(rel=0.1), "kind": "guess"}, "kind must be one of"),
+        ({"rule": lambda m, p: True}, "rule must be a Rule"),
+    ],
+)
+def test_claim_refuses_a_missing_rule_or_unknown_kind(kwargs, error):
+    with pytest.raises((TypeError, ValueError), match=error):
+        claim("x", "s", paper_value=1.0, measured=1.0, **kwargs)
 
 
 def make_ctx(tmp_path, seed=0) -> RunContext:

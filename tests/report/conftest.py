@@ -22,6 +22,7 @@ def make_experiment(exp_id: str, paper: str, *, fail: bool = False):
 
     from advgeom.experiments.claims import claim
     from advgeom.experiments.registry import Experiment
+    from advgeom.experiments.rules import within
     from advgeom.plotting import new_figure
 
     def run(cfg: FigConfig, ctx) -> dict:
@@ -38,15 +39,16 @@ def make_experiment(exp_id: str, paper: str, *, fail: bool = False):
                 TRICKY,
                 paper_value=0.5,
                 measured=mean,
-                agrees=abs(mean - 0.5) < 0.4,
-                note="tolerance 0.4 <script>x</script>",
+                rule=within(abs=0.4),
+                note="a <script>x</script> note",
             ),
             claim(
                 f"{exp_id}.count",
                 f"{exp_id} measures six points.",
                 paper_value=6,
                 measured=cfg.points,
-                agrees=None,
+                rule=within(abs=0),
+                measurable=False,
                 note="the smoke scale measures fewer",
             ),
         ]

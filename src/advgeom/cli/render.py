@@ -10,7 +10,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from advgeom.experiments.claims import format_value as fmt
-from advgeom.experiments.claims import verdict
+from advgeom.experiments.claims import kind_of, verdict
 from advgeom.experiments.registry import PAPERS, Experiment
 from advgeom.store.catalog import RunRecord
 
@@ -44,15 +44,17 @@ def experiments_table(experiments: Iterable[Experiment]) -> list[Any]:
 def claims_table(claims: list[dict], *, title: str = "Claims") -> Table:
     """The paper's value beside ours, with the verdict."""
     table = Table(title=title, title_justify="left")
-    for col in ("claim", "paper", "ours", "verdict"):
-        table.add_column(col)
+    for col in ("claim", "paper", "ours", "verdict", "rule"):
+        table.add_column(col, style="dim" if col == "rule" else None)
     for c in claims:
         style = _VERDICT_STYLE[c["agrees"]]
+        kind = kind_of(c)
         table.add_row(
-            escape(c["id"]),
+            escape(c["id"]) + ("" if kind == "reproduction" else f" [dim]({kind})[/dim]"),
             escape(fmt(c["paper_value"])),
             escape(fmt(c["measured"])),
-            f"[{style}]{verdict(c['agrees'])}[/{style}]",
+            f"[{style}]{verdict(c['agrees'], kind)}[/{style}]",
+            escape(c.get("rule") or "-"),
         )
     return table
 

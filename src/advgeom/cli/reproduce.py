@@ -22,6 +22,7 @@ from advgeom.cli.common import (
 from advgeom.cli.prepare import check_data_dir
 from advgeom.devices import resolve_device
 from advgeom.experiments import PAPERS, reproduce
+from advgeom.experiments import claims as claims_mod
 from advgeom.experiments.registry import all_experiments
 from advgeom.report import reproduction_report, write_report
 
@@ -102,15 +103,15 @@ def report_command(out: Path) -> None:
 
 
 def _outcome_line(o: reproduce.Outcome) -> str:
-    agree = sum(c["agrees"] is True for c in o.claims)
+    counts = claims_mod.count(o.claims)
+    tally = f"{counts['claims_agree']}/{counts['claims_total']} claims reproduced"
     if o.reused:
         return (
             f"{o.experiment}: done earlier in {seconds(o.seconds)} (run {o.run_id}, reused), "
-            f"{agree}/{len(o.claims)} claims reproduced"
+            + tally
         )
-    return (
-        f"{o.experiment}: {o.status} in {seconds(o.seconds)}, {agree}/{len(o.claims)} claims "
-        "reproduced" + (f" ({o.error})" if o.error else "")
+    return f"{o.experiment}: {o.status} in {seconds(o.seconds)}, {tally}" + (
+        f" ({o.error})" if o.error else ""
     )
 
 
@@ -125,12 +126,15 @@ def _write_report(
 
 def _print_totals(outcomes: list[reproduce.Outcome], index: Path) -> None:
     claims = [c for o in outcomes for c in o.claims]
+    counts, kinds = claims_mod.count(claims), claims_mod.count_kinds(claims)
     failed = sum(o.status != "done" for o in outcomes)
+    words = {"construction": "construction checks", "beyond": "beyond the paper"}
+    apart = " and ".join(f"{kinds[k]} {words[k]}" for k in claims_mod.APART if kinds[k])
     out_console.print(
-        f"{sum(c['agrees'] is True for c in claims)} claims reproduced, "
-        f"{sum(c['agrees'] is False for c in claims)} differ, "
-        f"{sum(c['agrees'] is None for c in claims)} not measurable at this scale "
-        f"({len(outcomes)} experiments, {failed} not completed, "
+        f"{counts['claims_agree']} claims reproduced, {counts['claims_disagree']} differ, "
+        f"{counts['claims_unmeasured']} not measurable at this scale"
+        + (f"; {apart} listed apart" if apart else "")
+        + f" ({len(outcomes)} experiments, {failed} not completed, "
         f"{seconds(sum(o.seconds for o in outcomes))})",
         highlight=False,
     )

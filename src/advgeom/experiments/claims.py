@@ -1,15 +1,38 @@
-"""Claims: a paper's number beside ours, and whether they agree.
+"""Claims: a paper's number beside ours, and a verdict decided by a declared rule.
 
-Each experiment returns a list of claims; the report tabulates them. ``agrees`` is True or False
-when this run could test the claim, and None when it could not (e.g. the default scale is too small
-to show the effect): the note then says which scale can.
+Each experiment returns a list of claims; the report tabulates them. A claim never computes its
+own verdict: it names a :class:`~advgeom.experiments.rules.Rule`, and ``agrees`` is
+``rule.decide(measured, paper_value)``, or None when this run could not measure (``measured`` is
+None, or ``measurable=False`` because e.g. the default scale is too small to show the effect: the
+note then says which scale can).
+
+Kinds (:data:`KINDS`) say what a verdict is evidence of:
+
+- ``reproduction``: the paper's statement, tested on our measurement. Of an experiment's claims,
+  only these are counted as "reproduced / differs" in reports.
+- ``construction``: a check that holds by how the experiment is built (it verifies the code, not
+  the paper), e.g. a ratio fixed analytically.
+- ``beyond``: our own extension of a paper's question.
+- ``measurement``: a number reported without a verdict (``rule=None``), e.g. an audit's findings.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-CLAIM_KEYS = ("id", "statement", "paper_value", "measured", "agrees", "note")
+from advgeom.experiments.rules import Rule
+
+CLAIM_KEYS = ("id", "kind", "statement", "paper_value", "measured", "agrees", "rule", "note")
+KINDS = ("reproduction", "construction", "beyond", "measurement")
+COUNTED = "reproduction"  # the default kind
+APART = ("construction", "beyond")  # kinds reports list apart and never count
+
+
+class Claim(dict):
+    """One claim record: a plain dict (what results.json holds) that also keeps its Rule object
+    as ``.decided_by``, so tests can apply the rule to other values."""
+
+    decided_by: Rule | None = None
 
 
 def claim(
@@ -18,32 +41,65 @@ def claim(
     *,
     paper_value: Any,
     measured: Any,
-    agrees: bool | None,
+    rule: Rule | None,
+    kind: str = "reproduction",
+    measurable: bool = True,
     note: str = "",
-) -> dict:
-    """Build one claim record ``{id, statement, paper_value, measured, agrees, note}``."""
-    if type(agrees).__module__ == "numpy" and type(agrees).__name__ in ("bool", "bool_"):
-        agrees = bool(agrees)  # numpy's bool, from a comparison involving arrays
-    if agrees is not None and not isinstance(agrees, bool):
-        raise TypeError(f"claim {id!r}: agrees must be True, False or None, not {agrees!r}")
-    return {
-        "id": id,
-        "statement": statement,
-        "paper_value": paper_value,
-        "measured": measured,
-        "agrees": agrees,
-        "note": note,
-    }
+) -> Claim:
+    """Build one claim record ``{id, kind, statement, paper_value, measured, agrees, rule, note}``.
+
+    Args:
+        rule: decides ``agrees`` from ``measured`` (and ``paper_value``); None only for kind
+            ``measurement``.
+        kind: one of :data:`KINDS`.
+        measurable: False when this run cannot show the effect: ``agrees`` is None whatever was
+            measured (``measured`` is still reported).
+    """
+    if kind not in KINDS:
+        raise ValueError(f"claim {id!r}: kind must be one of {', '.join(KINDS)} (got {kind!r})")
+    if rule is None and kind != "measurement":
+        raise ValueError(f"claim {id!r}: a {kind} claim needs a rule (only a 'measurement' "
+                         "has none)")
+    if rule is not None and not isinstance(rule, Rule):
+        raise TypeError(f"claim {id!r}: rule must be a Rule (see advgeom.experiments.rules), "
+                        f"not {type(rule).__name__}")
+    agrees = None
+    if rule is not None and measurable and measured is not None:
+        agrees = rule.decide(measured, paper_value)
+    record = Claim(
+        id=id,
+        kind=kind,
+        statement=statement,
+        paper_value=paper_value,
+        measured=measured,
+        agrees=agrees,
+        rule=rule.text if rule is not None else "",
+        note=note,
+    )
+    record.decided_by = rule
+    return record
+
+
+def kind_of(c: dict) -> str:
+    """A saved claim's kind (results written before kinds existed are reproductions)."""
+    return c.get("kind") or COUNTED
 
 
 def count(claims: list[dict]) -> dict[str, int]:
-    """Counts of claims that agree, disagree and could not be measured."""
+    """Counts of the claims that agree, disagree and could not be measured, leaving out the kinds
+    listed apart (:data:`APART`): reproductions, and an audit's plain measurements."""
+    counted = [c for c in claims if kind_of(c) not in APART]
     return {
-        "claims_total": len(claims),
-        "claims_agree": sum(c["agrees"] is True for c in claims),
-        "claims_disagree": sum(c["agrees"] is False for c in claims),
-        "claims_unmeasured": sum(c["agrees"] is None for c in claims),
+        "claims_total": len(counted),
+        "claims_agree": sum(c["agrees"] is True for c in counted),
+        "claims_disagree": sum(c["agrees"] is False for c in counted),
+        "claims_unmeasured": sum(c["agrees"] is None for c in counted),
     }
+
+
+def count_kinds(claims: list[dict]) -> dict[str, int]:
+    """How many claims of each kind (every kind listed, zeros included)."""
+    return {k: sum(kind_of(c) == k for c in claims) for k in KINDS}
 
 
 def format_value(value: Any) -> str:
@@ -59,6 +115,9 @@ def format_value(value: Any) -> str:
     return str(value)
 
 
-def verdict(agrees: bool | None) -> str:
-    """A word for a claim's outcome: reproduced, differs, or not measurable at this scale."""
+def verdict(agrees: bool | None, kind: str = COUNTED) -> str:
+    """A word for a claim's outcome: reproduced, differs, or not measurable at this scale (a check
+    listed apart holds or fails)."""
+    if kind in APART:
+        return {True: "holds", False: "fails", None: "not measured"}[agrees]
     return {True: "reproduced", False: "differs", None: "not measured"}[agrees]

@@ -271,7 +271,8 @@ def _start_or_continue(
 
 
 def write_summary(root: Path, outcomes: list[Outcome], *, plan: Plan) -> Path:
-    """Write ``summary.json`` under ``root`` (atomically): counts overall, per paper, per run."""
+    """Write ``summary.json`` under ``root`` (atomically): counts of the reproduction claims
+    overall, per paper and per run, and how many claims there are of each kind."""
     by_paper = {}
     for key in dict.fromkeys(o.paper for o in outcomes):
         mine = [o for o in outcomes if o.paper == key]
@@ -286,6 +287,8 @@ def write_summary(root: Path, outcomes: list[Outcome], *, plan: Plan) -> Path:
         "only": list(plan.only),
         "written": now_iso(),
         "counts": claims_mod.count([c for o in outcomes for c in o.claims]),
+        # Claims of each kind; only reproductions are in "counts" (the others are listed apart).
+        "kinds": claims_mod.count_kinds([c for o in outcomes for c in o.claims]),
         "failed": sum(o.status != "done" for o in outcomes),
         "papers": by_paper,
         "experiments": [asdict(o) for o in outcomes],

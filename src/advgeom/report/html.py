@@ -13,8 +13,8 @@ import re
 from collections.abc import Iterable
 
 from advgeom import __version__
-from advgeom.experiments.claims import format_value
-from advgeom.report.model import Block, Figure, Report, Section, section_counts
+from advgeom.experiments.claims import format_value, kind_of
+from advgeom.report.model import Block, Figure, Report, Section, claim_groups, section_counts, tally
 
 _MIME = {"svg": "image/svg+xml", "png": "image/png"}
 
@@ -46,6 +46,8 @@ td.short, .kv { white-space: nowrap; }
 table.settings, #environment table { width: auto; min-width: 60%; }
 td.note { color: #57606a; font-size: 13px; }
 .stmt { margin-bottom: 2px; }
+.rule { color: #57606a; font-size: 12px; margin-top: 3px; max-width: 16em; }
+.apart { font-weight: 600; margin: 14px 0 4px; color: #57606a; }
 .badge { display: inline-block; padding: 1px 8px; border-radius: 10px; font-size: 13px;
          font-weight: 600; white-space: nowrap; color: #fff; }
 .ok { background: var(--ok); } .bad { background: var(--bad); } .na { background: var(--na); }
@@ -117,7 +119,8 @@ def _summary(report: Report) -> str:
     total_time = sum(b.seconds or 0.0 for b in blocks)
     head = (
         f'<p class="totals">{_badges(report.counts(), report)} &middot; '
-        f"{len(report.claims)} claims from {len(blocks)} {_e(w.blocks)}"
+        f"{report.counts()['claims_total']} {_e(w.counted)} from {len(blocks)} {_e(w.blocks)}"
+        + _apart_words(report)
         + (f', <span class="badge bad">{failed} not completed</span>' if failed else "")
         + f" &middot; {_seconds(total_time)} in all</p>"
         f'<p class="meta">{_e(w.legend)}</p>'
@@ -161,7 +164,7 @@ def _runs_table(report: Report) -> str:
             rows.append(
                 f'<tr><td><a href="#{anchor("block", b.id)}"><code>{_e(b.id)}</code></a></td>'
                 f"<td>{_e(b.title)}</td><td>{status}</td>"
-                f'<td class="num">{c["claims_agree"]}/{c["claims_total"]}</td>'
+                f'<td class="num">{tally(c)}</td>'
                 f'<td class="num">{_seconds(b.seconds)}</td></tr>'
             )
     if not rows:
@@ -215,8 +218,10 @@ def _block(report: Report, block: Block, *, titled: bool = True) -> str:
     ]
     if block.error:
         parts.append(f'<p class="error">{_e(block.error)}</p>')
-    if block.claims:
-        parts.append(_claims_table(report, block.claims))
+    for heading, claims in claim_groups(block.claims):
+        if heading:
+            parts.append(f'<p class="apart">{_e(heading)}</p>')
+        parts.append(_claims_table(report, claims))
     for i, fig in enumerate(block.figures, 1):
         parts.append(_figure(fig, i))
     if block.settings:
@@ -233,7 +238,8 @@ def _claims_table(report: Report, claims: list[dict]) -> str:
     rows = "".join(
         f'<tr><td><div class="stmt">{_e(c["statement"])}</div><code>{_e(c["id"])}</code></td>'
         f"{_value(c['paper_value'])}{_value(c['measured'])}"
-        f'<td><span class="badge {style[c["agrees"]]}">{_e(w.verdict(c["agrees"]))}</span></td>'
+        f'<td><span class="badge {style[c["agrees"]]}">{_e(w.verdict(c["agrees"], kind_of(c)))}'
+        f'</span>{_rule(c)}</td>'
         f'<td class="note">{_e(c["note"])}</td></tr>'
         for c in claims
     )
@@ -241,6 +247,20 @@ def _claims_table(report: Report, claims: list[dict]) -> str:
         f"<table><thead><tr><th>claim</th><th>{_e(w.paper)}</th><th>{_e(w.ours)}</th>"
         f"<th>verdict</th><th>note</th></tr></thead><tbody>{rows}</tbody></table>"
     )
+
+
+def _rule(c: dict) -> str:
+    """The rule that decided the verdict, under the badge (absent from older results)."""
+    return f'<div class="rule">{_e(c["rule"])}</div>' if c.get("rule") else ""
+
+
+def _apart_words(report: Report) -> str:
+    """ ", plus 3 construction checks and 2 beyond the paper, listed apart" (or nothing)."""
+    apart = report.apart()
+    words = [f"{apart['construction']} construction checks" if apart["construction"] else "",
+             f"{apart['beyond']} beyond the paper" if apart["beyond"] else ""]
+    words = [x for x in words if x]
+    return f", plus {' and '.join(words)}, listed apart" if words else ""
 
 
 def _value(value: object) -> str:

@@ -10,8 +10,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from advgeom.experiments.claims import format_value
-from advgeom.report.model import Block, Figure, Report, Section, section_counts
+from advgeom.experiments.claims import format_value, kind_of
+from advgeom.report.model import Block, Figure, Report, Section, claim_groups, section_counts, tally
 
 # Characters that would start markup (emphasis, code, raw HTML) or end a table cell; ">" and
 # "[" only matter at a line's start or before "](", which table cells and notes never have.
@@ -23,7 +23,10 @@ def render_markdown(report: Report, *, folder: Path) -> str:
     w = report.words
     lines = [f"# {_t(report.title)}", ""]
     lines += [f"- **{_t(k)}**: {_t(v)}" for k, v in report.facts]
-    lines += ["", "## Summary", "", _totals(report, report.counts()), "", f"*{_t(w.legend)}*", ""]
+    apart = ", ".join(f"{n} {kind}" for kind, n in report.apart().items() if n)
+    lines += ["", "## Summary", "", _totals(report, report.counts())
+              + (f" Listed apart, not counted: {apart}." if apart else ""), "", f"*{_t(w.legend)}*",
+              ""]
     lines += [
         f"| {w.section} | {w.blocks} | {w.agree} | {w.disagree} | {w.unmeasured} | "
         "not completed | time |",
@@ -50,7 +53,7 @@ def render_markdown(report: Report, *, folder: Path) -> str:
             c = section_counts(Section(s.key, s.heading, blocks=[b]))
             lines.append(
                 f"| `{b.id}` | {_t(b.title)} | {b.status} | "
-                f"{c['claims_agree']}/{c['claims_total']} | {_seconds(b.seconds)} |"
+                f"{tally(c)} | {_seconds(b.seconds)} |"
             )
     lines.append("")
     for s in report.sections:
@@ -79,7 +82,7 @@ def _totals(report: Report, counts: dict[str, int]) -> str:
     return (
         f"**{counts['claims_agree']} {w.agree}**, **{counts['claims_disagree']} "
         f"{w.disagree}**, **{counts['claims_unmeasured']} {w.unmeasured}** "
-        f"(of {counts['claims_total']} claims)."
+        f"(of {counts['claims_total']} {w.counted})."
     )
 
 
@@ -106,13 +109,16 @@ def _block(report: Report, block: Block, folder: Path, *, titled: bool = True) -
     lines += [meta, ""]
     if block.error:
         lines += [f"**Error:** {_t(block.error)}", ""]
-    if block.claims:
-        lines += [f"| claim | {w.paper} | {w.ours} | verdict | note |", "|---|---|---|---|---|"]
+    for heading, claims in claim_groups(block.claims):
+        if heading:
+            lines += [f"*{_t(heading)}:*", ""]
+        lines += [f"| claim | {w.paper} | {w.ours} | verdict | rule | note |",
+                  "|---|---|---|---|---|---|"]
         lines += [
             f"| {_t(c['statement'])} (`{c['id']}`) | {_v(c['paper_value'])} "
-            f"| {_v(c['measured'])} | {w.verdict(c['agrees'])} | "
-            f"{_t(c['note'])} |"
-            for c in block.claims
+            f"| {_v(c['measured'])} | {w.verdict(c['agrees'], kind_of(c))} | "
+            f"{_t(c.get('rule') or '-')} | {_t(c['note'])} |"
+            for c in claims
         ]
         lines.append("")
     for i, fig in enumerate(block.figures, 1):

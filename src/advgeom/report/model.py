@@ -103,14 +103,40 @@ class Words:
     agree: str = "reproduced"
     disagree: str = "differs"
     unmeasured: str = "not measured"
+    counted: str = "reproduction claims"  # what the headline counts
     legend: str = (
-        "reproduced: our measurement agrees with the paper's within the tolerance its note "
-        "states; differs: it does not; not measured: this scale cannot show the effect (the note "
-        "says which scale can)."
+        "reproduced: our measurement satisfies the rule printed under the verdict (the paper's "
+        "statement, tested on what we measured); differs: it does not; not measured: this scale "
+        "cannot show the effect (the note says which scale can). Only these reproduction claims "
+        "are counted; checks of our own construction and extensions beyond the paper are listed "
+        "apart under each experiment."
     )
 
-    def verdict(self, agrees: bool | None) -> str:
+    def verdict(self, agrees: bool | None, kind: str = claims_mod.COUNTED) -> str:
+        if kind in claims_mod.APART:  # a check of our code or an extension: it holds or not
+            return claims_mod.verdict(agrees, kind)
         return {True: self.agree, False: self.disagree, None: self.unmeasured}[agrees]
+
+
+# The heading of the table of each kind a report lists apart from the counted ones (claims.APART).
+APART_HEADINGS = {
+    "construction": "Checks of our construction: they hold by how the experiment is built, so they "
+    "verify the code, not the paper (not counted above)",
+    "beyond": "Beyond the paper: our extension of its question (not counted above)",
+}
+
+
+def claim_groups(claims: list[dict]) -> list[tuple[str | None, list[dict]]]:
+    """The claims of a block as (heading, claims) tables: the counted ones (and an audit's plain
+    measurements) first with no heading, then one table per kind listed apart."""
+    main = [c for c in claims if claims_mod.kind_of(c) not in claims_mod.APART]
+    groups: list[tuple[str | None, list[dict]]] = [(None, main)] if main else []
+    for kind in claims_mod.APART:
+        heading = APART_HEADINGS[kind]
+        mine = [c for c in claims if claims_mod.kind_of(c) == kind]
+        if mine:
+            groups.append((heading, mine))
+    return groups
 
 
 REPRODUCTION_WORDS = Words()
@@ -124,8 +150,9 @@ AUDIT_WORDS = Words(
     agree="as predicted",
     disagree="not as predicted",
     unmeasured="measurement",
+    counted="findings",
     legend="as predicted / not as predicted: the measurement against the "
-    "prediction the row names (its note gives the tolerance); measurement: a "
+    "prediction the row names, by the rule printed under the verdict; measurement: a "
     "quantity with no prediction to compare with.",
 )
 
@@ -151,8 +178,14 @@ class Report:
         return all(len(s.blocks) == 1 and s.blocks[0].title == s.heading for s in self.sections)
 
     def counts(self) -> dict[str, int]:
-        """Claim counts over the whole report (agree, disagree, unmeasured, total)."""
+        """Counts of the reproduction claims over the whole report (agree, disagree, unmeasured,
+        total)."""
         return claims_mod.count(self.claims)
+
+    def apart(self) -> dict[str, int]:
+        """How many claims of each kind listed apart (construction, beyond)."""
+        kinds = claims_mod.count_kinds(self.claims)
+        return {k: kinds[k] for k in claims_mod.APART}
 
 
 def section_counts(section: Section) -> dict[str, int]:
@@ -162,3 +195,8 @@ def section_counts(section: Section) -> dict[str, int]:
         "blocks": len(section.blocks),
         "failed": section.failed,
     }
+
+
+def tally(counts: dict[str, int]) -> str:
+    """"3/4" (agreeing of counted claims), or "-" for a block whose claims are all listed apart."""
+    return f"{counts['claims_agree']}/{counts['claims_total']}" if counts["claims_total"] else "-"

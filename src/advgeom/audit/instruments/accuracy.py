@@ -39,7 +39,8 @@ def measure(ctx: AuditContext) -> dict:
             f"Accuracy on {n} test examples of {ctx.settings.data}.",
             paper_value=None,
             measured=right / n,
-            agrees=None,
+            rule=None,
+            kind="measurement",
             note=note,
         )
     ]

@@ -13,11 +13,13 @@ import math
 from advgeom.audit.context import AuditContext, Instrument
 from advgeom.experiments.claims import claim
 from advgeom.metrics import expansion
+from advgeom.metrics.expansion import PAPER_RANGE
 from advgeom.plotting import new_figure
 
 ETAS = tuple(10.0**k for k in range(-7, 1))  # 1e-7 .. 1, one per decade
 MAX_EXAMPLES = 64  # r is an average: a few dozen examples settle it
-GROWTH = 2.0  # r(1e-5) / r(1) above this counts as growing
+GROWTH = 2.0  # r(1e-5) / r(1e-1) above this counts as growing
+HIGH, LOW = PAPER_RANGE  # Badger's pertinent range: growth below eta = 1e-1 is not saturation
 
 
 def measure(ctx: AuditContext) -> dict:
@@ -26,18 +28,22 @@ def measure(ctx: AuditContext) -> dict:
                     generator=ctx.generator("expansion"))
     s = res.summary()
     r = dict(zip(s["eta"], s["r"], strict=True))
-    growth = r[1e-5] / r[1.0] if r.get(1e-5) and r.get(1.0) else None
+    growth = r[LOW] / r[HIGH] if r.get(LOW) and r.get(HIGH) else None
+    saturation = r[HIGH] / r[1.0] if r.get(HIGH) and r.get(1.0) else None
     findings = [claim(
         "r_growth",
-        "Growth of the expansion ratio r = e_a / e_n from eta = 1 to eta = 1e-5 (Badger, "
-        "Eq. 6: r growing as eta -> 0 marks an approximate discontinuity).",
-        paper_value=None, measured=growth, agrees=None,
+        f"Growth of the expansion ratio r = e_a / e_n from eta = {HIGH:g} to eta = {LOW:g}, the "
+        "range Badger deems pertinent (Eq. 6: r growing as eta -> 0 marks an approximate "
+        "discontinuity).",
+        paper_value=None, measured=growth, rule=None, kind="measurement",
         note=f"{len(x)} examples x 2 noise draws, float64; r(1) = {_fmt(r.get(1.0))}, "
-        f"r(1e-5) = {_fmt(r.get(1e-5))}, r(1e-7) = {_fmt(r.get(1e-7))}; "
+        f"r({HIGH:g}) = {_fmt(r.get(HIGH))}, r({LOW:g}) = {_fmt(r.get(LOW))}, r(1e-7) = "
+        f"{_fmt(r.get(1e-7))}; "
         + ("growing" if growth is not None and growth > GROWTH else "bounded")
-        + f" by the rule r(1e-5)/r(1) > {GROWTH:g}")]
+        + f" (growing means r({LOW:g})/r({HIGH:g}) > {GROWTH:g}); from eta = 1 to {HIGH:g} r "
+        f"changes x{_fmt(saturation)}, where every pixel moves by ~eta and the model saturates")]
     return {"findings": findings, "metrics": {"summary": s, "growth": growth,
-                                              "examples": len(x)}}
+                                              "saturation": saturation, "examples": len(x)}}
 
 
 def _fmt(value) -> str:

@@ -15,6 +15,7 @@ import numpy as np
 import torch
 
 from advgeom.audit.context import AuditContext, Instrument
+from advgeom.experiments import rules
 from advgeom.experiments.claims import claim
 from advgeom.metrics import gradient_norms, scaled_eps, vulnerability
 from advgeom.plotting import new_figure
@@ -43,7 +44,8 @@ def measure(ctx: AuditContext) -> dict:
             "Mean ||grad_x L||_1 (the dual norm of l_inf attacks).",
             paper_value=None,
             measured=float(g1.mean()),
-            agrees=None,
+            rule=None,
+            kind="measurement",
             note=f"median {float(g1.median()):.4g} over {len(g1)} examples; "
             f"{int((~live).sum())} have a zero gradient (saturated loss)",
         ),
@@ -52,7 +54,8 @@ def measure(ctx: AuditContext) -> dict:
             "Mean ||grad_x L||_2 (the dual norm of l2 attacks).",
             paper_value=None,
             measured=float(g2.mean()),
-            agrees=None,
+            rule=None,
+            kind="measurement",
             note=f"median {float(g2.median()):.4g}",
         ),
         _ratio_claim(ratio, d),
@@ -74,7 +77,7 @@ def _ratio_claim(ratio: torch.Tensor, d: int) -> dict:
             "||grad_x L||_1 / ||grad_x L||_2 grows like sqrt(d).",
             paper_value=predicted,
             measured=None,
-            agrees=None,
+            rule=rules.at_least(RATIO_FLOOR * predicted, what="the median ratio"),
             note="every gradient is zero (saturated loss): nothing to measure",
         )
     median = float(ratio.median())
@@ -85,9 +88,9 @@ def _ratio_claim(ratio: torch.Tensor, d: int) -> dict:
         "Gaussian coordinates.",
         paper_value=predicted,
         measured=median,
-        agrees=median >= RATIO_FLOOR * predicted,
+        rule=rules.at_least(RATIO_FLOOR * predicted, what="the median ratio"),
         note=f"median over {len(ratio)} examples, d = {d}; at most sqrt(d) = {math.sqrt(d):.4g} "
-        f"(all coordinates equal); as predicted when >= {RATIO_FLOOR:g} x sqrt(2d/pi). As many "
+        f"(all coordinates equal); the rule's floor is {RATIO_FLOOR:g} x sqrt(2d/pi). As many "
         f"Gaussian coordinates would give this ratio: d_eff = pi/2 * ratio^2 = "
         f"{math.pi / 2 * median**2:.4g} ({100 * math.pi / 2 * median**2 / d:.3g}% of d)",
     )
@@ -120,10 +123,10 @@ def _first_order_claim(r: dict, norm: str) -> dict:
         "(Lemma 2): measured over predicted mean loss increase.",
         paper_value=1.0,
         measured=ratio,
-        agrees=None if ratio is None else abs(ratio - 1) <= FIRST_ORDER_TOL,
+        rule=rules.within(abs=FIRST_ORDER_TOL),
         note=f"one gradient step (FGM) of eps = {r['eps']:.4g}{radius}, no box clipping; mean "
         f"loss increase {damage:.4g} vs predicted {predicted:.4g}; prediction changed for "
-        f"{100 * r['changed']:.3g}%; as predicted within {FIRST_ORDER_TOL:.0%}",
+        f"{100 * r['changed']:.3g}%",
     )
 
 

@@ -19,12 +19,13 @@ def measure(ctx: AuditContext) -> dict:
               "d_m, the smallest L1 distance between the model's outputs on two different "
               f"inputs among {len(ctx.x)} test examples (Badger, Eq. 1: > 0 means the model "
               "is injective on the data).",
-              paper_value=None, measured=outputs.distance, agrees=None,
+              paper_value=None, measured=outputs.distance, rule=None,
+              kind="measurement",
               note=f"pair {tuple(outputs.pair)}; the same pair's inputs differ by "
               f"{_input_gap(ctx, outputs.pair):.4g} in L1{dup}"),
         claim("output_vs_input_distance",
               "d_m of the outputs relative to the smallest L1 distance between two inputs.",
-              paper_value=None, measured=ratio, agrees=None,
+              paper_value=None, measured=ratio, rule=None, kind="measurement",
               note=f"smallest input distance {inputs.distance:.4g} (pair {tuple(inputs.pair)}); "
               "a small ratio means the model squeezes some distinct inputs together"),
     ]

@@ -57,7 +57,8 @@ def measure(ctx: AuditContext) -> dict:
                 f"Robust accuracy under {name} PGD-{steps} at radii {_radii(eps)}.",
                 paper_value=None,
                 measured=curve.robust_accuracy.tolist(),
-                agrees=None,
+                rule=None,
+                kind="measurement",
                 note="fraction of the examples still classified correctly under the attack "
                 "(clean errors count as broken); a stronger attack can only lower it"
                 + ("; l2 radii are the l_inf ones times sqrt(d) (eq. 3)" if norm == "l2" else ""),
@@ -68,7 +69,8 @@ def measure(ctx: AuditContext) -> dict:
                 "correctly classified example.",
                 paper_value=None,
                 measured=median if math.isfinite(median) else None,
-                agrees=None,
+                rule=None,
+                kind="measurement",
                 note=f"found for {within} of {len(dist)} within {ctx.max_eps(norm):.4g} "
                 f"(unfound count as infinite); early-stopped PGD-{max(steps, 100)} in that "
                 "ball, then bisection along its path: an upper bound on the true distance",
@@ -95,7 +97,8 @@ def _ratio_finding(metrics: dict, correct: torch.Tensor, d: int) -> dict:
         "eps_2 = eps_inf * sqrt(d) as the same perturbation size.",
         paper_value=math.sqrt(d),
         measured=ratio,
-        agrees=None,
+        rule=None,
+        kind="measurement",
         note=f"median over {int(both.sum())} examples with both distances found; the ratio lies "
         "between 1 and sqrt(d) (an l_inf ball of radius r lies inside the l2 ball of radius "
         "r*sqrt(d)); near sqrt(d): the attack spreads over all d inputs, near 1: over a few",

@@ -13,6 +13,7 @@ import torch
 from torch import nn
 
 from advgeom.audit.context import AuditContext, Instrument
+from advgeom.experiments import rules
 from advgeom.experiments.claims import claim
 from advgeom.geometry.softmax import adversarial_subspace, probability_change
 from advgeom.plotting import new_figure
@@ -46,7 +47,7 @@ def measure(ctx: AuditContext) -> dict:
     found = final_linear(ctx.model)
     if found is None:
         finding = claim("adversarial_subspace", "The model has no nn.Linear layer to analyse.",
-                        paper_value=None, measured=None, agrees=None,
+                        paper_value=None, measured=None, rule=None, kind="measurement",
                         note="Theorem 1 concerns a final linear layer followed by softmax")
         return {"findings": [finding], "metrics": {"layer": None}}
     name, layer = found
@@ -58,13 +59,13 @@ def measure(ctx: AuditContext) -> dict:
         claim("adversarial_subspace_dimension",
               f"Dimension of the adversarial subspace V of the final layer '{name}' "
               f"({l} features -> {m} classes); Theorem 1: dim V >= l - m = {l - m}.",
-              paper_value=max(l - m, 0), measured=V.dim, agrees=V.dim >= l - m,
+              paper_value=max(l - m, 0), measured=V.dim, rule=rules.at_least(l - m),
               note="V = {d : W d is a multiple of (1, ..., 1)}, from an SVD of the centred "
               "weights; a generic layer with l >= m has l - m + 1"),
         claim("probabilities_unchanged_along_V",
               "Largest change of any class probability when the features of the audit "
               f"examples move along V by |theta| up to {max(THETAS):g} (float64).",
-              paper_value=0.0, measured=change, agrees=change <= 1e-9 if V.dim else None,
+              paper_value=0.0, measured=change, rule=rules.at_most(1e-9), measurable=V.dim > 0,
               note=f"{len(h)} examples x {V.dim} basis directions x thetas {list(THETAS)}"
               + ("" if V.dim else "; V is {0}: nothing to move along")),
     ]

@@ -21,7 +21,8 @@ def measure(ctx: AuditContext) -> dict:
         lt = local_tilting(ctx.model, ctx.x, ctx.y, centroids=centroids)
     except InputError as err:  # e.g. a class absent from the audit examples
         finding = claim("local_tilting_angle", "Local tilting angle (not measurable here).",
-                        paper_value=None, measured=None, agrees=None, note=str(err))
+                        paper_value=None, measured=None, rule=None, kind="measurement",
+                        note=str(err))
         return {"findings": [finding], "metrics": {"angle": []}}
     angle, distance = lt.angle.cpu().numpy(), lt.distance.cpu().numpy()
     ok = np.isfinite(angle) & np.isfinite(distance)
@@ -32,7 +33,7 @@ def measure(ctx: AuditContext) -> dict:
               "and the difference of those classes' centroids, in degrees (0: the boundary "
               "faces the data like the nearest-centroid classifier).",
               paper_value=None, measured=float(np.median(angle[ok])) if ok.any() else None,
-              agrees=None,
+              rule=None, kind="measurement",
               note=f"{int(ok.sum())} examples; centroids from the audit examples; 10-90% range "
               f"{np.quantile(angle[ok], 0.1):.1f}-{np.quantile(angle[ok], 0.9):.1f} degrees"
               if ok.any() else "no finite angle"),
@@ -40,7 +41,7 @@ def measure(ctx: AuditContext) -> dict:
               "Spearman correlation between the local tilting angle and the first-order "
               "distance to the boundary (margin / gradient norm); Tanay: more tilt, closer "
               "boundary, i.e. a negative correlation.",
-              paper_value=None, measured=rho, agrees=None,
+              paper_value=None, measured=rho, rule=None, kind="measurement",
               note="a measurement for this model; the article argues it for linear classifiers"),
     ]
     metrics = {"angle": angle.tolist(), "distance": distance.tolist(), "spearman": rho}
