@@ -68,8 +68,10 @@ def test_experiment_runs_at_default_scale(exp, default_reproduction):
     _check_outcome(root, next(o for o in outcomes if o.experiment == exp.id), exp, "default")
 
 
-def test_halfspace_reads_mnist_from_a_data_dir(tmp_path):
-    """The MNIST path of spheres.halfspace, on IDX files with a dominant direction."""
+@pytest.mark.parametrize(("scale", "assignments"), [("paper", []), ("smoke", ["dataset=mnist"])])
+def test_halfspace_reads_mnist_from_a_data_dir(tmp_path, scale, assignments):
+    """The MNIST path of spheres.halfspace (the paper scale's data set, or --set at the smoke
+    scale), on IDX files with a dominant direction."""
     rng = np.random.default_rng(0)
     raw = tmp_path / "data" / "MNIST" / "raw"
     raw.mkdir(parents=True)
@@ -77,14 +79,17 @@ def test_halfspace_reads_mnist_from_a_data_dir(tmp_path):
         # Pixels: a common stroke scaled by a heavy per-image factor, plus small noise.
         stroke = np.zeros((28, 28))
         stroke[6:22, 12:16] = 1.0
-        scale = rng.uniform(0, 1, size=(count, 1, 1))
-        images = np.clip(scale * stroke * 230 + rng.uniform(0, 20, (count, 28, 28)), 0, 255)
+        scale_ = rng.uniform(0, 1, size=(count, 1, 1))
+        images = np.clip(scale_ * stroke * 230 + rng.uniform(0, 20, (count, 28, 28)), 0, 255)
         write_idx(raw / f"{split}-images-idx3-ubyte.gz", images.astype(np.uint8))
         write_idx(raw / f"{split}-labels-idx1-ubyte.gz", rng.integers(0, 10, count, np.uint8))
     exp = next(e for e in all_experiments() if e.id == "spheres.halfspace")
-    _, results = _run(exp, tmp_path / "runs", assignments=["dataset=mnist"],
-                      data_dir=tmp_path / "data")
+    cfg = config.resolve(exp.config, scale_overrides=exp.overrides(scale), assignments=assignments)
+    request = runner.RunRequest(experiment=exp, config=cfg, scale=scale, root=tmp_path / "runs",
+                                data_dir=tmp_path / "data")
+    results = runner.execute(request, runner.start(request))
     m = results["metrics"]
+    assert results["config"]["dataset"] == "mnist"
     assert m["n"] == 784 and m["test_size"] == 300
     claims = {c["id"]: c for c in results["claims"]}
     assert abs(m["top"]["mu"] - 0.01) < 0.03

@@ -10,6 +10,7 @@ import torch
 
 from advgeom.attacks.manifold import manifold_pgd
 from advgeom.errors import InputError
+from advgeom.experiments import rules
 from advgeom.experiments.gilmer2018 import bound, bound_report
 from advgeom.metrics.error_rate import sphere_error_rate
 from advgeom.models.ensemble import Ensemble
@@ -29,6 +30,8 @@ def test_architecture_names():
         bound.Config(train_sizes=(0, None))
     with pytest.raises(InputError, match="precision"):
         bound.Config(precision="fp16")
+    with pytest.raises(InputError, match="min_found"):
+        bound.Config(min_found=0.0)
 
 
 def test_snapshots_are_spaced_geometrically_and_end_at_the_last_step():
@@ -58,17 +61,20 @@ def test_ensemble_snapshot_equals_each_model_measured_alone():
             model, 10, samples=3_000, chunk=1_000, generator=torch.Generator().manual_seed(7)
         )
         assert point["errors"] == rate["errors"]
-        alone = manifold_pgd(
-            model, x, torch.zeros(6, dtype=torch.long), steps=15, step_size=0.05, mode="first_error"
-        ).first_error_distance
-        found = torch.isfinite(alone)
-        assert point["found"] == pytest.approx(found.float().mean().item())
-        if found.any():
-            assert point["d_E"] == pytest.approx(alone[found].mean().item(), rel=1e-4)
+        for tangent, suffix in ((False, ""), (True, "_tangent")):  # the paper's step, then ours
+            alone = manifold_pgd(
+                model, x, torch.zeros(6, dtype=torch.long), steps=15, step_size=0.05,
+                mode="first_error", tangent=tangent,
+            ).first_error_distance
+            found = torch.isfinite(alone)
+            assert point["found" + suffix] == pytest.approx(found.float().mean().item())
+            if found.any():
+                assert point["d_E" + suffix] == pytest.approx(alone[found].mean().item(), rel=1e-4)
 
 
-def _metrics(d_factor: float, *, n=100, last_errors=0):
-    """Two architectures whose snapshots sit at d_factor x the optimum for their mu(E)."""
+def _metrics(d_factor: float, *, n=100, last_errors=0, found=1.0):
+    """Two architectures whose snapshots sit at d_factor x the optimum for their mu(E), the
+    attack finding errors from a share ``found`` of the points."""
     archs = []
     for arch in ("relu-h8-d2", "quad-h8"):
         models = []
@@ -81,7 +87,9 @@ def _metrics(d_factor: float, *, n=100, last_errors=0):
                     "samples": 10_000,
                     "bound": False,
                     "d_E": d_factor * caps.mean_distance_quadrature(mu, n),
-                    "found": 1.0,
+                    "found": found,
+                    "d_E_tangent": caps.mean_distance_quadrature(mu, n),
+                    "found_tangent": 1.0,
                 }
                 for s, mu in ((10, 0.2), (100, 0.05), (1000, 0.01))
             ]
@@ -109,9 +117,12 @@ def _metrics(d_factor: float, *, n=100, last_errors=0):
     return metrics
 
 
+def _claims_cfg():
+    return bound.Config(architectures=("relu-h8-d2", "quad-h8"), train_sizes=(1000, None), n=100)
+
+
 def _claims(metrics, **kw):
-    cfg = bound.Config(architectures=("relu-h8-d2", "quad-h8"), train_sizes=(1000, None), n=100)
-    return {c["id"]: c for c in bound_report.claims(cfg, metrics, **kw)}
+    return {c["id"]: c for c in bound_report.claims(_claims_cfg(), metrics, **kw)}
 
 
 def test_near_optimal_networks_agree_and_far_ones_do_not():
@@ -127,6 +138,28 @@ def test_near_optimal_networks_agree_and_far_ones_do_not():
     assert far["too_accurate_late"]["agrees"] is False
     smoke = _claims(_metrics(1.0), measurable=False)
     assert smoke["near_optimal"]["agrees"] is None and "smoke" in smoke["near_optimal"]["note"]
+
+
+def test_every_claim_rule_can_fail_and_accepts_the_paper():
+    for c in bound_report.claims(_claims_cfg(), _metrics(1.1)):
+        assert rules.contract_problems(c.decided_by, c["paper_value"]) == [], c["id"]
+
+
+def test_snapshots_with_a_low_found_share_are_not_compared():
+    """Old defect: d(E) averaged over the found points only entered the comparison whatever
+    their share, so a d(E) from 3 of 100 points counted as the paper's d(E)."""
+    few = _claims(_metrics(1.0, found=0.03))
+    assert few["near_optimal"]["measured"] is None and few["near_optimal"]["agrees"] is None
+    assert "12 more left out for a lower found share" in few["near_optimal"]["note"]
+    assert few["near_optimal_per_architecture"]["agrees"] is None
+    # Far-from-optimal snapshots with a low found share do not drag the verdict; found ones count.
+    m = _metrics(1.05)
+    for p in _metrics(3.0, found=0.05)["architectures"][0]["models"][0]["trace"]:
+        m["architectures"][0]["models"][0]["trace"].append(p)
+    c = _claims(m)
+    assert c["near_optimal"]["agrees"] is True and c["near_optimal"]["measured"] == pytest.approx(
+        1.05)
+    assert "tangent step: median ratio 1" in c["near_optimal"]["note"]
 
 
 def test_the_two_optimal_curves_agree_at_n_100():

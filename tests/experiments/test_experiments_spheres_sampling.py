@@ -9,12 +9,14 @@ import torch
 
 from advgeom.errors import InputError
 from advgeom.experiments import config as config_mod
-from advgeom.experiments import get, runner
+from advgeom.experiments import get, rules, runner
 from advgeom.experiments.claims import CLAIM_KEYS
 from advgeom.experiments.gilmer2018 import sampling
-from advgeom.experiments.gilmer2018.sampling import Config, nearest_pair
+from advgeom.experiments.gilmer2018.sampling import Config, law_p_value, nearest_pair
+from advgeom.theory import sphere as sphere_law
 
-CLAIM_IDS = ["radius", "coordinate_gaussian", "nearest_pair", "nearest_pair_far_from_errors"]
+CLAIM_IDS = ["radius", "coordinate_gaussian", "nearest_pair", "nearest_pair_paper_vs_law",
+             "nearest_pair_far_from_errors"]
 
 
 @pytest.fixture(scope="module")
@@ -43,6 +45,7 @@ def test_claims_present_with_their_keys(smoke):
 def test_radius_claim_agrees(smoke):
     radius = claims_by_id(smoke[0])["radius"]
     assert radius["agrees"] is True
+    assert radius["kind"] == "construction"  # x = r z/||z|| puts points on the sphere
     assert 0 <= radius["measured"] <= 1e-6
 
 
@@ -54,6 +57,78 @@ def test_nearest_pair_not_comparable_at_smoke(smoke):
     assert pair["paper_value"] == 1.25
     assert "not comparable" in pair["note"]
     assert 0 < pair["measured"] < 2  # two points on the unit sphere
+
+
+def at_paper_setting(metrics: dict, distance: float) -> dict:
+    """The smoke metrics as if measured at the paper's 10,000 points at n = 500."""
+    cfg = Config()
+    tail = (1 - cfg.pair_coverage) / 2
+    predicted = {
+        "median": sphere_law.nearest_pair_median(cfg.pair_points, cfg.n),
+        "low": sphere_law.nearest_pair_quantile(cfg.pair_points, cfg.n, tail),
+        "high": sphere_law.nearest_pair_quantile(cfg.pair_points, cfg.n, 1 - tail),
+        "coverage": cfg.pair_coverage,
+    }
+    return {**metrics, "nearest_pair": {**metrics["nearest_pair"], "distance": distance},
+            "nearest_pair_predicted": predicted,
+            "paper_value_p": law_p_value(sampling.PAPER_NEAREST_PAIR, cfg.pair_points, cfg.n)}
+
+
+def test_every_rule_can_fail_and_accepts_its_example(smoke):
+    results, _ = smoke
+    cfg = config_mod.resolve(Config, scale_overrides=get("spheres.sampling").overrides("smoke"))
+    for metrics, config in ((results["metrics"], cfg),
+                            (at_paper_setting(results["metrics"], 1.23), Config())):
+        for c in sampling.claims(config, metrics):
+            assert rules.contract_problems(c.decided_by, c["paper_value"]) == [], c["id"]
+
+
+@pytest.mark.parametrize(("distance", "agrees"), [(1.25, True), (1.23, True), (1.10, False),
+                                                   (1.40, False)])
+def test_nearest_pair_is_judged_on_the_measured_pair(smoke, distance, agrees):
+    """The verdict follows our nearest pair, not whether 1.25 lies in the predicted range (it
+    does not: the old verdict was False whatever we measured)."""
+    pair = claims_by_id({"claims": sampling.claims(
+        Config(), at_paper_setting(smoke[0]["metrics"], distance))})["nearest_pair"]
+    assert pair["measured"] == distance
+    assert pair["agrees"] is agrees
+    assert pair["kind"] == "reproduction"
+
+
+def test_paper_value_against_the_law(smoke):
+    """A separate claim asks whether 1.25 is a plausible nearest pair at all (it is not)."""
+    cfg = Config()
+    p = law_p_value(1.25, cfg.pair_points, cfg.n)
+    assert 0 < p < 0.01
+    assert law_p_value(sphere_law.nearest_pair_median(cfg.pair_points, cfg.n),
+                       cfg.pair_points, cfg.n) == 1.0
+    # Its own median, reported to two decimals, is plausible; two far values are not.
+    assert law_p_value(1.23, cfg.pair_points, cfg.n) > 0.5
+    assert law_p_value(1.10, cfg.pair_points, cfg.n) < 1e-6
+    law = claims_by_id({"claims": sampling.claims(
+        cfg, at_paper_setting(smoke[0]["metrics"], 1.23))})["nearest_pair_paper_vs_law"]
+    assert law["kind"] == "beyond"
+    assert law["measured"] == p and law["agrees"] is False
+    assert claims_by_id(smoke[0])["nearest_pair_paper_vs_law"]["agrees"] is None  # smoke
+
+
+def test_far_from_errors_does_not_divide_by_the_papers_d_e(smoke, monkeypatch):
+    """d(E) is not measured here: the claim reports no ratio built on the paper's 0.18."""
+    monkeypatch.setattr(sampling, "PAPER_DISTANCE_TO_ERROR", 0.5)
+    far = claims_by_id({"claims": sampling.claims(
+        Config(), at_paper_setting(smoke[0]["metrics"], 1.23))})["nearest_pair_far_from_errors"]
+    assert far["measured"] is None and far["agrees"] is None
+    assert "spheres.dimension" in far["note"] and "spheres.bound" in far["note"]
+
+
+def test_coordinate_claim_can_fail(smoke):
+    results, _ = smoke
+    cfg = config_mod.resolve(Config, scale_overrides=get("spheres.sampling").overrides("smoke"))
+    coordinate = claims_by_id(results)["coordinate_gaussian"]
+    assert coordinate["agrees"] is True
+    bad = {**results["metrics"], "ks_gaussian": 0.2}
+    assert claims_by_id({"claims": sampling.claims(cfg, bad)})["coordinate_gaussian"][
+        "agrees"] is False
 
 
 def test_metrics_are_consistent(smoke):

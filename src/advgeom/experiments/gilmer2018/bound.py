@@ -14,6 +14,13 @@ Here each architecture's seeds x N grid trains as one :class:`~advgeom.models.en
 snapshot with no error in M samples is kept, as the 95% upper bound mu < 3/M (drawn hollow), not
 dropped or counted as 0. The paper does not give the training length; ``steps`` sets it.
 
+The claims use the paper's attack step (a PGD step along the normalised gradient, then
+re-normalisation: ``tangent=False`` in :func:`~advgeom.attacks.manifold.manifold_pgd`); our tangent
+step is run beside it from the same points and reported next to it (``report_tangent``). d(E) is
+the mean over the points where the attack found an error; a snapshot enters the comparison with
+the optimum only when that share is at least ``min_found`` (a mean over a few points is not the
+paper's d(E)).
+
 Run: ``advgeom run spheres.bound [--scale smoke|default|paper]``.
 """
 
@@ -27,12 +34,12 @@ import numpy as np
 import torch
 from torch import nn
 
-from advgeom.attacks.manifold import manifold_pgd
 from advgeom.data.spheres import sample_sphere
 from advgeom.devices import PRECISIONS
 from advgeom.errors import InputError, check_fields, check_positive_fields
 from advgeom.experiments.context import RunContext
 from advgeom.experiments.gilmer2018 import bound_report
+from advgeom.experiments.gilmer2018._attack import STEPS, d_E_and_found
 from advgeom.experiments.registry import Experiment, register
 from advgeom.metrics.error_rate import sphere_error_rates
 from advgeom.models.ensemble import Ensemble
@@ -59,7 +66,8 @@ class Config:
     attack_points: int = 100
     attack_steps: int = 1000
     step_size: float = 0.001  # Fig. 4 (App. B used .01)
-    tangent: bool = True  # see spheres.dimension
+    report_tangent: bool = True  # also run our tangent step, reported beside the paper's
+    min_found: float = 0.8  # a snapshot's d(E) counts when errors were found from this share
     mc_samples: int = 1_000_000
     chunk: int = 100_000
     precision: str = "fp32"  # of the Monte Carlo first pass; decisions are fp32's either way
@@ -83,6 +91,8 @@ class Config:
         if not 1 < self.R < math.inf:
             raise InputError(f"R must be a finite number > 1 (got {self.R})")
         check_positive_fields(self, ("lr", "step_size", "tolerance"))
+        if not 0 < self.min_found <= 1:
+            raise InputError(f"min_found must be in (0, 1] (got {self.min_found})")
         if self.precision not in PRECISIONS:
             raise InputError(f"precision must be one of {', '.join(PRECISIONS)} "
                              f"(got {self.precision!r})")
@@ -143,24 +153,23 @@ def train_architecture(cfg: Config, ctx: RunContext, arch: str) -> dict:
 
 def snapshot(cfg: Config, ctx: RunContext, ensemble: Ensemble, step: int, arch: str,
              attack_x: torch.Tensor) -> list[dict]:
-    """mu(E) and d(E) of every member at this step, each on the same points."""
+    """mu(E) and d(E) (the paper's step, and the tangent one beside it) of every member at this
+    step, each on the same points."""
     rates = sphere_error_rates(ensemble, cfg.n, samples=cfg.mc_samples, chunk=cfg.chunk,
                                precision=cfg.precision, device=ctx.device,
                                generator=ctx.generator("mc", arch, step, device=ctx.device))
-    # All members attacked in one batch: member i owns rows [i P, (i + 1) P). "worst_case" keeps
+    # All members attacked in one batch (member i owns rows [i P, (i + 1) P)); "worst_case" keeps
     # the batch whole (no compaction) and still records each row's first error.
     x = attack_x.to(ctx.device).repeat(ensemble.size, 1)
-    y = torch.zeros(x.shape[0], dtype=torch.long, device=ctx.device)
-    res = manifold_pgd(ensemble.as_single_model(), x, y, steps=cfg.attack_steps,
-                       step_size=cfg.step_size, mode="worst_case", tangent=cfg.tangent)
-    dist = res.first_error_distance.detach().cpu().reshape(ensemble.size, -1)
-    out = []
-    for rate, d in zip(rates, dist, strict=True):
-        found = torch.isfinite(d)
-        out.append({"step": step, "mu_E": rate["mu"], "errors": rate["errors"],
-                    "samples": rate["samples"], "bound": rate["bound"],
-                    "d_E": float(d[found].mean()) if found.any() else None,
-                    "found": float(found.float().mean())})
+    out = [{"step": step, "mu_E": rate["mu"], "errors": rate["errors"],
+            "samples": rate["samples"], "bound": rate["bound"]} for rate in rates]
+    for suffix, tangent in STEPS.items():  # "d_E", "found": the paper's step
+        pairs = d_E_and_found(ensemble.as_single_model(), x, steps=cfg.attack_steps,
+                              step_size=cfg.step_size, tangent=tangent, mode="worst_case",
+                              groups=ensemble.size) \
+            if cfg.report_tangent or not tangent else [(None, None)] * ensemble.size
+        for point, (d, f) in zip(out, pairs, strict=True):
+            point |= {"d_E" + suffix: d, "found" + suffix: f}
     return out
 
 
