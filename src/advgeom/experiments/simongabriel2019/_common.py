@@ -187,13 +187,24 @@ def evaluate(
     *,
     attack_eps: float,
     attack_steps: int = PAPER_ATTACK_STEPS,
+    generator: torch.Generator | None = None,
 ) -> dict:
     """Accuracy, gradient norms and PGD vulnerability on (x, y), the way the authors' code did.
 
     Vulnerability (Definition 1): the share of examples whose prediction changes under PGD l_inf
-    of radius ``attack_eps`` per pixel (``attack_steps`` steps of eps / (0.75 steps), no random
-    start, no clipping). Damage: mean loss increase per unit eps (Lemma 2's eps ||g||_1 / eps).
+    of radius ``attack_eps`` per pixel: ``attack_steps`` steps of eps / (0.75 steps) from a
+    random start uniform in the ball (Sec. 4.2's "PGD-attacks with random start"; foolbox's
+    RandomPGD in the authors' ``vulnerability.py``), no clipping. Damage: mean loss increase per
+    unit eps (Lemma 2's eps ||g||_1 / eps).
+
+    Args:
+        x: (N, C, H, W) on the model's device; y: (N,) labels.
+        generator: the random starts' source (a CPU generator from the run, e.g.
+            ``ctx.generator("attack", ...)``), so a measurement is reproducible; required when
+            ``attack_eps > 0``.
     """
+    if attack_eps > 0 and generator is None:
+        raise InputError("evaluate: the PGD random start needs a generator (ctx.generator(...))")
     model.eval()
     correct = changed = adv_correct = damage = 0.0
     for s in _chunks(x):
@@ -211,6 +222,8 @@ def evaluate(
                 norm="linf",
                 steps=attack_steps,
                 step_size=attack_eps / (0.75 * attack_steps),
+                random_start=True,
+                generator=generator,
             )
             with torch.no_grad():
                 adv_pred = predictions(model(res.x_adv))
