@@ -1,4 +1,5 @@
-"""The tilting.* experiments (Tanay): their pieces, the claim logic on known inputs, MNIST files."""
+"""The tilting.* experiments (Tanay): their pieces and the claim logic on known inputs (the
+claims' rules and the MNIST paper scale: test_experiments_tilting_claims.py)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,6 @@ import numpy as np
 import pytest
 import torch
 
-from advgeom.data.idx import write_idx
 from advgeom.errors import InputError
 from advgeom.experiments import config, get, runner
 from advgeom.experiments.tanay2018 import _common as c
@@ -72,40 +72,51 @@ def _summary(angles, dists, degenerate=None) -> dict:
     }
 
 
-def test_trend_judgement_follows_the_values():
+def _verdict(rs, key: str) -> tuple[dict, bool]:
     cfg = regularization.Config()
+    rising = key == "angle"
+    measured = regularization._trend(rs, key, rising=rising)
+    rule = regularization.angle_rule(cfg) if rising else regularization.distance_rule()
+    return measured, rule.decide(measured, "grows")
+
+
+def test_trend_judgement_follows_the_values():
     falling = _summary([40, 40, 30, 10, 2], [0.5, 0.5, 0.6, 0.8, 0.9])
     assert regularization._ends(falling, "angle", rising=True) == (40, 2, 0.0)
     assert regularization._ends(falling, "distance_mean", rising=False)[2] == 0.0
     wiggle = _summary([40, 39.5, 40, 10, 2], [0.5, 0.6, 0.595, 0.8, 0.9])
-    _, ok, note = regularization._trend_claim(cfg, [wiggle], "angle", rising=True, tol=1.0)
-    assert ok and "0.50 deg" in note
-    _, ok, _ = regularization._trend_claim(cfg, [wiggle], "distance_mean", rising=False, tol=0.02)
-    assert ok
+    measured, ok = _verdict([wiggle], "angle")
+    assert ok and measured["worst_step"] == pytest.approx(0.5) and measured["rise"] == 38
+    assert _verdict([wiggle], "distance_mean")[1]
     bumpy = _summary([40, 20, 30, 10, 2], [0.5, 0.7, 0.6, 0.8, 0.9])
-    _, ok, note = regularization._trend_claim(cfg, [bumpy], "angle", rising=True, tol=1.0)
-    assert not ok and "10.00 deg" in note
-    _, ok, _ = regularization._trend_claim(cfg, [bumpy], "distance_mean", rising=False, tol=0.02)
-    assert not ok
+    measured, ok = _verdict([bumpy], "angle")
+    assert not ok and measured["worst_step"] == pytest.approx(10.0)
+    assert not _verdict([bumpy], "distance_mean")[1]
     flat = _summary([3, 3, 2, 2, 2], [0.5, 0.6, 0.7, 0.8, 0.9])
-    assert not regularization._trend_claim(cfg, [flat], "angle", rising=True, tol=1.0)[1]
+    assert not _verdict([flat], "angle")[1]
+    rising = _summary([40, 30, 20, 10, 2], [0.9, 0.8, 0.7, 0.6, 0.5])  # distance grows
+    measured, ok = _verdict([rising], "distance_mean")
+    assert not ok and measured["ratio"] == pytest.approx(1.8)
     # Degenerate (collapsed) penalties are left out of the judgement.
     collapsed = _summary(
         [40, 30, 10, 2, 2], [0.5, 0.6, 0.8, 0.9, 5.0], degenerate=[False, False, False, False, True]
     )
-    measured, ok, _ = regularization._trend_claim(
-        cfg, [collapsed], "distance_mean", rising=False, tol=0.02
-    )
-    assert ok and measured == {"weak": 0.5, "strong": 0.9}
-    # Many pairs: agrees when >= 90% of them do.
-    _, ok, note = regularization._trend_claim(
-        cfg, [falling] * 9 + [bumpy], "angle", rising=True, tol=1.0
-    )
-    assert ok and "9/10 pairs" in note
-    _, ok, _ = regularization._trend_claim(
-        cfg, [falling] * 8 + [bumpy] * 2, "angle", rising=True, tol=1.0
-    )
-    assert not ok
+    measured, ok = _verdict([collapsed], "distance_mean")
+    assert ok and (measured["weak"], measured["strong"]) == (0.5, 0.9)
+    # Many pairs: each number is the value >= 90% of the pairs reach.
+    measured, ok = _verdict([falling] * 9 + [bumpy], "angle")
+    assert ok and measured["worst_step"] == 0.0
+    measured, ok = _verdict([falling] * 8 + [bumpy] * 2, "angle")
+    assert not ok and measured["worst_step"] == pytest.approx(10.0)
+
+
+def test_value_reached_by_most_pairs():
+    reached = c.reached
+    assert reached([0.3], high=True) == reached([0.3], high=False) == 0.3
+    values = list(range(10))  # 90% of ten values are >= 1 and <= 8
+    assert reached(values, high=True) == 1 and reached(values, high=False) == 8
+    values = list(range(45))  # 41 of 45 (91%) are >= 4
+    assert reached(values, high=True) == 4 and reached(values, high=False) == 40
 
 
 def test_path_summary_marks_collapsed_penalties():
@@ -122,32 +133,6 @@ def test_path_summary_marks_collapsed_penalties():
     strong = c.strongest_valid(s)
     assert not s["degenerate"][strong] and all(s["degenerate"][strong + 1 :])
     assert s["angle"][strong] < s["angle"][0]
-
-
-def test_regularization_runs_on_mnist_files(tmp_path):
-    """The MNIST path: 28 x 28 IDX files of two stroke patterns, one per class."""
-    rng = np.random.default_rng(0)
-    raw = tmp_path / "data" / "MNIST" / "raw"
-    raw.mkdir(parents=True)
-    for split, count in (("train", 200), ("t10k", 60)):
-        labels = np.where(np.arange(count) % 2 == 0, 2, 3).astype(np.uint8)
-        images = rng.uniform(0, 60, (count, 28, 28))
-        images[labels == 2, 4:24, 10:14] += 180
-        images[labels == 3, 10:14, 4:24] += 180
-        write_idx(raw / f"{split}-images-idx3-ubyte.gz", np.clip(images, 0, 255).astype(np.uint8))
-        write_idx(raw / f"{split}-labels-idx1-ubyte.gz", labels)
-    results = _run(
-        "tilting.regularization",
-        tmp_path / "runs",
-        assignments=["dataset=mnist", "num_lams=9"],
-        data_dir=tmp_path / "data",
-    )
-    first = results["metrics"]["pairs"][0]
-    assert first["n"] == 784 and first["N_train"] == 200 and first["N_test"] == 60
-    assert len(first["images"]["x"][0]) == 28
-    assert all(first["exact"])
-    claims = by_id(results["claims"])
-    assert claims["strong_regularization_perturbation_is_centroid_difference"]["agrees"]
 
 
 def test_plane_rotation_ends_at_the_two_svms():

@@ -18,6 +18,7 @@ from advgeom.geometry.tilting import boundary_distance, decision, tilting_angle
 ALL_PAIRS: tuple[tuple[int, int], ...] = tuple(itertools.combinations(range(10), 2))
 DATASETS = ("digits", "mnist", "fashion-mnist")
 COLLAPSE = 0.05  # training error above the nearest-centroid classifier's: a collapsed SVM
+SHARE = 0.9  # with many pairs, a claim's number is the value this share of the pairs reaches
 
 
 def check_pair(pair) -> None:
@@ -138,6 +139,14 @@ def strongest_valid(summary: dict) -> int:
 
 def weakest(summary: dict) -> int:
     return int(np.argmin(summary["lams"]))
+
+
+def reached(values, *, high: bool, share: float = SHARE) -> float:
+    """The value that at least ``share`` of the pairs reach: the largest t with >= share of
+    the values >= t (``high``) or the smallest with >= share <= t (the value itself for one)."""
+    v = np.sort(np.asarray(values, dtype=float))
+    k = len(v) - math.ceil(share * len(v) - 1e-9)  # how many may miss
+    return float(v[k] if high else v[len(v) - 1 - k])
 
 
 def spearman(a, b) -> float:
