@@ -172,3 +172,29 @@ def test_bad_arguments_are_refused():
     assert math.isfinite(
         float(expansion(model, x, direction="summed_output", etas=(1.0,)).e_a.mean())
     )
+
+
+def test_reconstruction_target_is_held_fixed_as_in_eq3_unless_asked():
+    """f(x) = W x with MSE against the input: Eq. 3 differentiates through the output only,
+    grad = 2 W^T (W x - x) / n; the authors' script also through the target, 2 (W - I)^T (W x -
+    x) / n. The two steps differ for this W (not just in sign, which L1 would not see), and
+    each run steps along its own."""
+    w = torch.tensor([[0.5, 1.0], [0.0, 2.0]])
+    model = nn.Linear(2, 2, bias=False)
+    with torch.no_grad():
+        model.weight.copy_(w)
+    x = torch.tensor([[1.0, 1.0]])
+    resid = x @ w.T - x  # (1, 2)
+    fixed = (resid @ w).sign()  # W^T resid, as a row: [1, 1]
+    through = (resid @ (w - torch.eye(2))).sign()  # [-1, 1]
+    assert not torch.equal(fixed, through) and not torch.equal(fixed, -through)
+    measured = {}
+    for target_grad, sign in ((False, fixed), (True, through)):
+        res = expansion(
+            model, x, None, loss="mse", dtype="float64", etas=(1e-3,), draws=1,
+            target_grad=target_grad,
+        )
+        expected = (sign.double() @ w.double().T).abs().sum(1) / sign.abs().sum(1)
+        assert torch.allclose(res.e_a[:, 0], expected, rtol=1e-9)
+        measured[target_grad] = float(res.e_a[0, 0])
+    assert measured[False] == pytest.approx(1.75) and measured[True] == pytest.approx(1.25)

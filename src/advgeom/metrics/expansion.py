@@ -17,6 +17,12 @@ Two directions for x_a: ``direction="loss"`` (Eq. 3, the gradient of the trainin
 ``"summed_output"`` (the gradient of the summed outputs, which is what the authors' classifier
 and generator scripts step along). Note that in the authors' autoencoder, GAN and diffusion
 scripts the noise terms of Eq. 6 cancel, so their curves show e_a, not r: both are returned.
+
+Reconstruction (``y=None`` with ``loss="mse"``): Eq. 3 differentiates ``L(O(x), y)`` through the
+model's output with the target y held fixed, so the target is the input *as a constant*
+(gradient ``J^T dL/dO``). The authors' autoencoder script passes the input tensor that requires
+grad as its own target, so its gradient also flows through the target (``(J - I)^T dL/dO`` for
+MSE); ``target_grad=True`` reproduces that variant.
 """
 
 from __future__ import annotations
@@ -34,6 +40,7 @@ from advgeom.attacks.losses import LossFn, resolve_loss
 from advgeom.errors import InputError, check_choice, check_int, check_positive
 
 DEFAULT_ETAS = tuple(10.0**-k for k in range(8))  # 1 ... 1e-7, as in the authors' scripts
+PAPER_RANGE = (1e-1, 1e-5)  # Sec. 4: "the eta range that is pertinent ... 1e-1 < eta < 1e-5"
 DIRECTIONS = ("loss", "summed_output")
 DTYPES = {"float32": torch.float32, "float64": torch.float64}
 
@@ -133,16 +140,25 @@ def as_dtype(model: Callable, dtype: torch.dtype) -> Callable:
 
 
 def _direction(
-    model: Callable, x: Tensor, y: Tensor | None, loss: str | LossFn | None, direction: str
+    model: Callable,
+    x: Tensor,
+    y: Tensor | None,
+    loss: str | LossFn | None,
+    direction: str,
+    target_grad: bool = False,
 ) -> Tensor:
-    """sign of the gradient of the loss (or of the summed outputs) at x, per example."""
+    """sign of the gradient of the loss (or of the summed outputs) at x, per example.
+
+    With ``y=None`` the target is the input: a constant (Eq. 3) unless ``target_grad``, where
+    the gradient also flows through it (the authors' autoencoder script).
+    """
     xa = x.detach().clone().requires_grad_(True)
     with torch.enable_grad():
         out = model(xa)
         if direction == "summed_output":
             total = out.sum()
         else:
-            target = x if y is None else y  # y=None: reconstruction, the target is the input
+            target = y if y is not None else (xa if target_grad else x)
             total = resolve_loss(loss, out)(out, target).sum()
         (grad,) = torch.autograd.grad(total, xa)
     return grad.sign()
@@ -170,6 +186,7 @@ def expansion(
     dtype: str = "float32",
     generator: torch.Generator | None = None,
     keep_mode: bool = False,
+    target_grad: bool = False,
 ) -> Expansion:
     """e_a (Eq. 4), e_n (Eq. 5) and their ratio r (Eq. 6) for each input and step eta.
 
@@ -189,6 +206,9 @@ def expansion(
         generator: source of the Gaussian draws (on x's device, or the CPU).
         keep_mode: leave the modules' train/eval modes as they are (e.g. dropout left on);
             by default the model runs in eval mode.
+        target_grad: with ``y=None``, differentiate through the target (the input) as well,
+            as the authors' autoencoder script does; by default the target is held fixed, as
+            in Eq. 3 (``grad_x L(O(x), y)`` with y a constant).
 
     Returns:
         :class:`Expansion` (per-example tensors on x's device, in ``dtype``).
@@ -207,7 +227,7 @@ def expansion(
     if y is not None and y.is_floating_point():
         y = y.to(dt)
     with _mode(model, keep_mode):
-        sign = _direction(model, x, y, loss, direction)
+        sign = _direction(model, x, y, loss, direction, target_grad)
         out = model(x)
         # Drawn in float32 whatever the dtype, so a float32 and a float64 run with the same
         # seed step along the very same directions.
@@ -247,4 +267,4 @@ def _one_step(
     return a_out, a_in, torch.stack(n_out, dim=1), torch.stack(n_in, dim=1)
 
 
-__all__ = ["DEFAULT_ETAS", "DIRECTIONS", "Expansion", "as_dtype", "expansion"]
+__all__ = ["DEFAULT_ETAS", "DIRECTIONS", "PAPER_RANGE", "Expansion", "as_dtype", "expansion"]

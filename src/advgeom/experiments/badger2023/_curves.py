@@ -2,9 +2,11 @@
 
 A "curve" is ``{"float32": summary, "float64": summary}`` with each summary from
 :meth:`advgeom.metrics.expansion.Expansion.summary` (one entry per eta). The growth of a quantity
-q (r or e_a) is ``q(eta_to) / q(eta_from)``, by default over the paper's pertinent range
-1e-1 -> 1e-5 (Sec. 4): it is about 1 when the model is smooth at that scale and large when q
-blows up as eta -> 0 (an approximate discontinuity, or rounding: compare float32 with float64).
+q (r or e_a) is ``q(eta_to) / q(eta_from)``, over the paper's pertinent range 1e-1 -> 1e-5
+(Sec. 4): about 1 when the model is smooth at that scale, large when q blows up as eta -> 0 (an
+approximate discontinuity, or rounding: compare float32 with float64). The step from eta = 1 to
+1e-1 lies outside that range and is reported apart: a unit step moves every pixel by 1, so what
+changes there is saturation of the model, not its behaviour as eta -> 0.
 """
 
 from __future__ import annotations
@@ -21,20 +23,34 @@ from torch import Tensor
 from advgeom.devices import single_thread_on_cpu
 from advgeom.errors import InputError, check_positive_fields
 from advgeom.experiments.badger2023._train import seeded_global_rng
-from advgeom.experiments.claims import claim
-from advgeom.metrics.expansion import as_dtype, expansion
+from advgeom.metrics.expansion import PAPER_RANGE, as_dtype, expansion
 from advgeom.plotting import new_figure
 
 DTYPES = ("float32", "float64")
 QUANTITIES = ("r", "e_a")
 
 
+def _on_grid(etas: Sequence[float], eta: float) -> bool:
+    return any(abs(math.log10(e) - math.log10(eta)) < 1e-6 for e in etas)
+
+
 def check_settings(cfg) -> None:
     """Raise InputError unless a config's curve settings hold: ``etas`` two or more step sizes
-    > 0, ``growth_from`` and ``growth_to`` finite and > 0, ``grows_factor`` > 1."""
+    > 0 holding ``growth_from`` > ``growth_to`` (so growth is measured where it is asked for,
+    not at the nearest step) and a smaller step below them (the limit claim), and
+    ``grows_factor`` > 1."""
     check_positive_fields(cfg, ("growth_from", "growth_to"))
     if len(cfg.etas) < 2 or min(cfg.etas) <= 0:
         raise InputError(f"etas must hold at least two step sizes > 0 (got {cfg.etas})")
+    if not cfg.growth_from > cfg.growth_to:
+        raise InputError(
+            f"growth_from must be > growth_to (got {cfg.growth_from:g}, {cfg.growth_to:g})"
+        )
+    for name in ("growth_from", "growth_to"):
+        if not _on_grid(cfg.etas, getattr(cfg, name)):
+            raise InputError(f"{name} = {getattr(cfg, name):g} must be one of etas {cfg.etas}")
+    if not min(cfg.etas) < cfg.growth_to:
+        raise InputError(f"etas must reach below growth_to = {cfg.growth_to:g} (got {cfg.etas})")
     if cfg.grows_factor <= 1:
         raise InputError(f"grows_factor must be > 1 (got {cfg.grows_factor})")
 
@@ -57,7 +73,8 @@ def measure(
     ``loss_for(dtype)`` builds a loss for that dtype when the loss holds a model of its own
     (e.g. a discriminator judging a generator's output); ``generator()`` gives the draws' source,
     a fresh generator with the same seed for each dtype. With ``keep_mode`` (dropout left on)
-    dropout masks come from the global RNG, seeded from that generator.
+    dropout masks come from the global RNG, seeded from that generator. A reconstruction loss
+    (``y=None``) holds its target fixed, as Eq. 3 does.
     """
     out = {}
     for dtype in DTYPES:
@@ -81,9 +98,13 @@ def measure(
 
 
 def value_at(summary: dict, key: str, eta: float) -> float | None:
-    """``summary[key]`` at the grid point nearest ``eta`` (in log scale); None when not finite."""
-    etas = np.asarray(summary["eta"])
-    k = int(np.argmin(np.abs(np.log10(etas) - math.log10(eta))))
+    """``summary[key]`` at the grid step ``eta`` (None when eta is not on the grid, or the value
+    is missing or not finite: never the value at some other step)."""
+    etas = np.asarray(summary["eta"], dtype=float)
+    dist = np.abs(np.log10(etas) - math.log10(eta))
+    k = int(np.argmin(dist))
+    if dist[k] > 1e-6:
+        return None
     v = summary[key][k]
     return float(v) if v is not None and math.isfinite(v) else None
 
@@ -100,6 +121,25 @@ def growths(curve: dict, eta_from: float, eta_to: float) -> dict:
     return {f"{q}_{d}": growth(curve, q, d, eta_from, eta_to) for q in QUANTITIES for d in DTYPES}
 
 
+def slope(curve: dict, quantity: str, dtype: str, eta_from: float, eta_to: float) -> float | None:
+    """Least-squares slope of log q against log eta over the grid steps in [eta_to, eta_from]
+    (None with fewer than two finite positive values). 0: q has a finite limit; -1: q ~ 1/eta,
+    the output change does not shrink with the step (a true discontinuity)."""
+    s = curve[dtype]
+    pts = [
+        (math.log10(e), math.log10(v))
+        for e, v in zip(s["eta"], s[quantity], strict=True)
+        if eta_to * (1 - 1e-9) <= e <= eta_from * (1 + 1e-9)
+        and v is not None
+        and math.isfinite(v)
+        and v > 0
+    ]
+    if len(pts) < 2:
+        return None
+    le, lq = np.asarray(pts).T
+    return float(np.polyfit(le, lq, 1)[0])
+
+
 def describe(g: dict) -> str:
     """e.g. ``r x1.02 (float64), x3.4 (float32); e_a x1.00 (float64), x0.98 (float32)``."""
 
@@ -110,120 +150,6 @@ def describe(g: dict) -> str:
         f"{q} {one(g[f'{q}_float64'])} (float64), {one(g[f'{q}_float32'])} (float32)"
         for q in QUANTITIES
     )
-
-
-def grows(g: float | None, factor: float) -> bool | None:
-    return None if g is None else g >= factor
-
-
-def growth_claim(
-    id: str,
-    statement: str,
-    curve: dict,
-    *,
-    expect_growth: bool,
-    factor: float,
-    eta_from: float,
-    eta_to: float,
-    measurable: bool,
-    note: str,
-) -> dict:
-    """A claim that q grows (or stays flat) over the range, judged on r in float64.
-
-    r (Eq. 6) is the paper's definition and float64 separates geometry from rounding; the note
-    gives e_a and float32 too and says where they tell another story.
-    """
-    g = growths(curve, eta_from, eta_to)
-    verdicts = {k: grows(v, factor) for k, v in g.items()}
-    agree = None if verdicts["r_float64"] is None else verdicts["r_float64"] == expect_growth
-    others = [k for k, v in verdicts.items() if v is not None and v != expect_growth]
-    same = [k for k, v in verdicts.items() if v is not None and v == expect_growth]
-    if not others:
-        differs = "; r and e_a agree with the paper in both dtypes"
-    else:
-        differs = f"; disagrees with the paper in {', '.join(others)}" + (
-            f", agrees in {', '.join(same)}" if same else ""
-        )
-    return claim(
-        id,
-        statement,
-        paper_value=f"{'grows' if expect_growth else 'flat'} (x>={factor:g} means grows)",
-        measured=g,
-        agrees=agree if measurable else None,
-        note=f"growth q(eta={eta_to:g}) / q(eta={eta_from:g}): {describe(g)}; judged on r in "
-        f"float64{differs}; {note}",
-    )
-
-
-def order_claim(
-    id: str,
-    statement: str,
-    named: dict[str, dict],
-    *,
-    eta_from: float,
-    eta_to: float,
-    measurable: bool,
-    note: str,
-) -> dict:
-    """A claim that the growth of r (float64) increases along the order of ``named``."""
-    g = {name: growths(c, eta_from, eta_to) for name, c in named.items()}
-    r64 = [g[n]["r_float64"] for n in named]
-    r32 = [g[n]["r_float32"] for n in named]
-    ea = [g[n]["e_a_float64"] for n in named]
-    ok, ok32, ok_ea = _increasing(r64), _increasing(r32), _increasing(ea)
-    return claim(
-        id,
-        statement,
-        paper_value=" <= ".join(named),
-        measured={n: g[n]["r_float64"] for n in named},
-        agrees=ok if measurable else None,
-        note=f"growth of r (float64) over eta {eta_from:g} -> {eta_to:g}, in that order; float32 "
-        f"{'keeps' if ok32 else 'breaks'} the order ({_fmt(r32)}); e_a (float64) "
-        f"{'keeps' if ok_ea else 'breaks'} it ({_fmt(ea)}); {note}",
-    )
-
-
-def limit_claim(
-    id: str,
-    statement: str,
-    named: dict[str, dict],
-    *,
-    eta_from: float,
-    eta_to: float,
-    factor: float,
-    measurable: bool,
-    note: str,
-) -> dict:
-    """A claim that r keeps growing below ``eta_from`` (to the smallest step ``eta_to``) for
-    every model of ``named``: a discontinuity has no finite limit, a smooth map has one.
-
-    Judged on r in float64; the note gives e_a and float32 too, where rounding shows.
-    """
-    g = {name: growths(c, eta_from, eta_to) for name, c in named.items()}
-    r64 = {name: v["r_float64"] for name, v in g.items()}
-    agree = None if any(v is None for v in r64.values()) else all(v >= factor for v in r64.values())
-    per = "; ".join(f"{name}: {describe(v)}" for name, v in g.items())
-    return claim(
-        id,
-        statement,
-        paper_value=f"keeps growing (x>={factor:g} from eta {eta_from:g} to {eta_to:g})",
-        measured=r64,
-        agrees=agree if measurable else None,
-        note=f"growth q(eta={eta_to:g}) / q(eta={eta_from:g}), ~1 where the curve has reached "
-        f"a finite limit (a smooth map, not a discontinuity): {per}; judged on r in float64 "
-        f"(float32 values move here by rounding, not geometry); {note}",
-    )
-
-
-def _increasing(values: list) -> bool | None:
-    """Whether the values never decrease (None when one is missing)."""
-    if any(v is None for v in values):
-        return None
-    return all(a <= b for a, b in zip(values, values[1:], strict=False))
-
-
-def _fmt(values: list) -> str:
-    return ", ".join("n/a" if v is None else f"{v:.3g}" for v in values)
 
 
 def _band(ax, summary: dict, color: str, *, alpha: float) -> None:
@@ -280,6 +206,8 @@ def plot_curves(curves: dict[str, dict], *, title: str) -> tuple:
         title=f"{title}: adversarial expansion e_a",
     )
     for ax in axes[0]:
+        lo, hi = PAPER_RANGE[1], PAPER_RANGE[0]
+        ax.axvspan(lo, hi, color="0.93", zorder=0, label="paper's range (growth)")
         # Few labelled ticks, no minor ones: log axes over many decades otherwise lay out
         # thousands of tick labels (seconds per figure).
         ax.xaxis.set_major_locator(LogLocator(numticks=6))
