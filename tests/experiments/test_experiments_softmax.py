@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from advgeom.errors import InputError
+from advgeom.experiments.rules import contract_problems
 from advgeom.experiments.zou2018 import (
     _feature_search,
     _model,
@@ -106,30 +107,145 @@ def _head(success: list[bool], adjacent: list[bool], eps=(0.1,), residual=0.5) -
     }
 
 
-def test_universality_claims_follow_the_measurements():
+def _universality(std: dict, par: dict) -> dict[str, dict]:
     cfg = universality.Config(eps=(0.1,), eps_imperceptible=0.1)
-    std = _head([True] * 19 + [False], [True] * 20, residual=0.05)
-    sep = [False] * 60 + [True] * 40  # 10% of separated pairs broken, 90% of adjacent ones
-    par = _head([True] * 6 + [False] * 54 + [True] * 36 + [False] * 4, sep)
-    got = {
-        c["id"]: c for c in universality.claims(cfg, {"heads": {"standard": std, "parallel": par}})
-    }
+    out = universality.claims(cfg, {"heads": {"standard": std, "parallel": par}})
+    return {c["id"]: c for c in out}
+
+
+def _assert_rules_can_fail(claims: dict[str, dict]) -> None:
+    for c in claims.values():
+        assert contract_problems(c.decided_by, c["paper_value"]) == [], c["id"]
+
+
+SEPARATED = [False] * 60 + [True] * 40  # 60 separated pairs, 40 adjacent ones
+
+
+def test_universality_claims_follow_the_measurements():
+    std = _head([True] * 95 + [False] * 5, [True] * 100, residual=0.05)
+    # 10% of the separated pairs broken, 90% of the adjacent ones
+    par = _head([True] * 6 + [False] * 54 + [True] * 36 + [False] * 4, SEPARATED)
+    got = _universality(std, par)
+    _assert_rules_can_fail(got)
     assert got["universality_standard_head"]["measured"] == 0.95
     assert got["universality_standard_head"]["agrees"] is True
     assert got["features_reach_target_set"]["agrees"] is True
     assert got["parallel_head_separates"]["measured"]["separated"] == pytest.approx(0.1)
     assert got["parallel_head_separates"]["agrees"] is True
-    even = _head([True, False] * 50, sep)  # the same rate on both kinds of pairs
-    got = {
-        c["id"]: c for c in universality.claims(cfg, {"heads": {"standard": std, "parallel": even}})
-    }
-    assert got["parallel_head_separates"]["agrees"] is False
-    weak = _head([False] * 20, [True] * 20, residual=0.9)
-    got = {
-        c["id"]: c
-        for c in universality.claims(cfg, {"heads": {"standard": weak, "parallel": weak}})
-    }
+    even = _head([True, False] * 50, SEPARATED)  # the same rate on both kinds of pairs
+    assert _universality(std, even)["parallel_head_separates"]["agrees"] is False
+    weak = _head([True] * 80 + [False] * 20, [True] * 100, residual=0.9)
+    got = _universality(weak, even)
     assert got["universality_standard_head"]["agrees"] is False
     assert got["features_reach_target_set"]["agrees"] is False
-    assert got["parallel_head_separates"]["agrees"] is None  # no separated pairs at all
-    assert got["parallel_head_separates"]["measured"]["separated"] is None
+
+
+def test_universality_is_not_decided_on_too_few_pairs():
+    """The smoke scale's 20 pairs cannot resolve a share of 0.95: None (not False), with a note
+    naming the scales that can; the old claim reported False there."""
+    few = _head([True] * 3 + [False] * 17, [True] * 20)
+    got = _universality(few, few)
+    _assert_rules_can_fail(got)
+    for cid in ("universality_standard_head", "features_reach_target_set"):
+        assert got[cid]["measured"] is not None and got[cid]["agrees"] is None
+        assert "default scale" in got[cid]["note"]
+    par = got["parallel_head_separates"]
+    assert par["agrees"] is None and par["measured"]["separated"] is None  # no separated pairs
+    assert "default scale" in par["note"]
+    assert universality.pairs_needed(0.95) == 76
+    assert 2 * math.sqrt(0.95 * 0.05 / 76) <= 0.05 < 2 * math.sqrt(0.95 * 0.05 / 75)
+
+
+def test_parallel_verdict_reads_the_pair_counts():
+    """A positive gap within two standard errors is False once both kinds have enough pairs
+    (the old claim said None), and the same rates decide differently with other counts."""
+    rule = universality.HARDER
+    close = {"separated": 0.4, "adjacent": 0.6, "n_separated": 30, "n_adjacent": 30}
+    assert rule.decide(close, None) is False  # 0.2 < 2 * 0.126
+    assert rule.decide(close | {"n_separated": 400, "n_adjacent": 400}, None) is True
+    assert rule.decide(close | {"adjacent": None}, None) is False
+    par = _head([True] * 24 + [False] * 36 + [True] * 22 + [False] * 18, SEPARATED)
+    got = _universality(_head([True] * 100, [True] * 100), par)["parallel_head_separates"]
+    assert got["measured"]["n_separated"] == 60 and got["measured"]["n_adjacent"] == 40
+    assert got["agrees"] is False  # 0.55 - 0.40 = 0.15 < 2 se = 0.20
+
+
+def _dir_head(kind: str, l: int, m: int, **extra) -> dict:  # noqa: E741 - the paper's names
+    dim = directions.generic_dim(l, m)
+    return {
+        "kind": kind,
+        "l": l,
+        "m": m,
+        "dim": dim,
+        "lower_bound": l - m,
+        "formula": dim,
+        "max_change": 1e-13,
+        "bound": 1e-12,
+    } | extra
+
+
+def _directions(heads: list[dict]) -> dict[str, dict]:
+    return {c["id"]: c for c in directions.claims(directions.Config(), {"heads": heads})}
+
+
+def test_directions_claims_decide_from_the_dimensions():
+    heads = [
+        _dir_head("random", 16, 4, draw=0),
+        _dir_head("random", 16, 4, draw=1),
+        _dir_head("trained", 5, 10),
+        _dir_head("low-rank", 16, 4, dim=14, formula=14),
+    ]
+    got = _directions(heads)
+    _assert_rules_can_fail(got)
+    assert {c["kind"] for c in got.values() if c["id"] != "dim_generic_heads"} == {"construction"}
+    assert got["dim_generic_heads"]["kind"] == "beyond"
+    assert got["dim_generic_heads"]["measured"] == {
+        "random 16x4 #0": 13,
+        "random 16x4 #1": 13,
+        "trained 5x10": 0,
+    }  # draws kept apart
+    assert all(c["agrees"] is True for c in got.values())
+    # A rank-deficient second draw: only the dimension claim that reads it changes verdict.
+    heads[1] = heads[1] | {"dim": 14, "formula": 14}
+    got = _directions(heads)
+    assert got["dim_generic_heads"]["agrees"] is False
+    assert got["dim_matches_formula"]["agrees"] is True
+    heads[1] = heads[1] | {"formula": 13}
+    assert _directions(heads)["dim_matches_formula"]["agrees"] is False
+    heads[0] = heads[0] | {"max_change": 1e-6}
+    assert _directions(heads)["probabilities_unchanged_along_V"]["agrees"] is False
+
+
+def _region(kind: str, **extra) -> dict:
+    if kind in ("strict", "recession", "invariant"):
+        extra = {"stays": True, "lp_unbounded": True, "v_change": 1e-13} | extra
+    return {"cls": 0, "kind": kind} | extra
+
+
+def _examined(l: int, m: int, regions: list[dict]) -> dict:  # noqa: E741 - the paper's names
+    return {"l": l, "m": m, "dim_V": max(l - m + 1, 0), "regions": regions}
+
+
+def _unbounded(narrow: list[dict]) -> dict[str, dict]:
+    wide = _examined(12, 10, [_region("strict")] * 10)
+    trained = {"12": {"all": wide, "nonnegative": wide}}
+    metrics = {"random": {"12x10": [wide], "3x8": [_examined(3, 8, narrow)]}, "trained": trained}
+    return {c["id"]: c for c in unbounded.claims(unbounded.Config(), metrics)}
+
+
+def test_unbounded_claims_decide_from_the_regions():
+    got = _unbounded([_region("strict")] * 6 + [_region("bounded", extent=2.0), _region("empty")])
+    _assert_rules_can_fail(got)
+    assert got["bounded_regions_l_lt_m"]["kind"] == "reproduction"
+    assert {c["kind"] for k, c in got.items() if k != "bounded_regions_l_lt_m"} == {"construction"}
+    assert got["bounded_regions_l_lt_m"]["measured"] == 1
+    assert all(c["agrees"] is True for c in got.values())
+    assert _unbounded([_region("strict")] * 7)["bounded_regions_l_lt_m"]["agrees"] is False
+    # An unverified unbounded region fails our LP check, not the paper's bounded region (the
+    # old claim folded both into one verdict that its measured share did not show).
+    got = _unbounded([_region("strict", stays=False)] * 6 + [_region("bounded", extent=2.0)])
+    assert got["bounded_regions_l_lt_m"]["agrees"] is True
+    assert got["regions_l_lt_m_verified"]["measured"] == pytest.approx(1 / 7)
+    assert got["regions_l_lt_m_verified"]["agrees"] is False
+    got = _unbounded([_region("strict")] * 6 + [_region("bounded", extent=math.inf)])
+    assert got["bounded_regions_l_lt_m"]["agrees"] is False  # not confirmed: not counted

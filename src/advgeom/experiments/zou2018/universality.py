@@ -46,16 +46,15 @@ import torch
 
 from advgeom.devices import single_thread_on_cpu
 from advgeom.errors import InputError, check_fields, check_positive_fields
+from advgeom.experiments import rules
 from advgeom.experiments.claims import claim
 from advgeom.experiments.context import RunContext
 from advgeom.experiments.registry import Experiment, register
-from advgeom.experiments.zou2018 import _model
+from advgeom.experiments.zou2018 import _figures, _model
 from advgeom.experiments.zou2018._feature_search import attack_pairs
+from advgeom.experiments.zou2018._records import HEADS, rate
 from advgeom.geometry import softmax as sm
 from advgeom.geometry import softmax_parallel as sp
-from advgeom.plotting import new_figure
-
-HEADS = ("standard", "parallel")
 
 
 @dataclass(frozen=True)
@@ -84,8 +83,8 @@ class Config:
                 f"eps_imperceptible must be one of eps {self.eps} (got {self.eps_imperceptible})"
             )
         check_positive_fields(self, ("lr", "step_fraction", "feature_tol"))
-        if not 0 < self.any_pair <= 1:
-            raise InputError(f"any_pair must be in (0, 1] (got {self.any_pair})")
+        if not 0 < self.any_pair < 1:  # a share of 1 leaves no room to resolve it by sampling
+            raise InputError(f"any_pair must be in (0, 1) (got {self.any_pair})")
 
 
 def draw_pairs(y: torch.Tensor, count: int, gen: torch.Generator) -> np.ndarray:
@@ -170,13 +169,19 @@ def run(cfg: Config, ctx: RunContext) -> dict:
     return {"claims": claims(cfg, metrics), "metrics": metrics}
 
 
-def rate(h: dict, eps: float, attack: str, subset: str = "all") -> tuple[float, int]:
-    """Success rate and number of pairs at ``eps`` (subset: all, adjacent or separated)."""
-    r = next(r for r in h["runs"] if r["eps"] == eps)
-    hits = np.asarray(r[attack]["success"], dtype=bool)
-    adj = np.asarray(h["pair_adjacent"], dtype=bool)
-    mask = {"all": np.ones_like(adj), "adjacent": adj, "separated": ~adj}[subset]
-    return (float(hits[mask].mean()) if mask.any() else float("nan")), int(mask.sum())
+def pairs_needed(any_pair: float) -> int:
+    """Pairs for a share to resolve ``any_pair``: two binomial standard errors at that share,
+    ``2 sqrt(p (1 - p) / n)``, no wider than the failures it allows, ``1 - p``."""
+    return math.ceil(4 * any_pair / (1 - any_pair))
+
+
+# Each kind of pair needs this many for the rule's normal approximation of the binomial
+# standard error of (adjacent - separated).
+PAIRS_PER_KIND = 30
+
+
+def _finite(v: float) -> float | None:
+    return v if math.isfinite(v) else None
 
 
 def claims(cfg: Config, m: dict) -> list[dict]:
@@ -187,22 +192,32 @@ def claims(cfg: Config, m: dict) -> list[dict]:
     reached = [e2 for e2 in cfg.eps if rate(std, e2, "feature")[0] >= cfg.any_pair]
     runs = next(r for r in std["runs"] if r["eps"] == e)
     gaps = np.asarray(runs["feature"]["residual"])
-    on_t = float(np.mean(gaps <= cfg.feature_tol))
+    on_t = float(np.mean(gaps <= cfg.feature_tol)) if gaps.size else None
+    need = pairs_needed(cfg.any_pair)
+    enough = n >= need
+    scale = (
+        f"; {n} pairs cannot resolve a share of {cfg.any_pair:g} (needs >= {need}: two "
+        "standard errors within 1 - that share): the default scale (300 candidate pairs) and "
+        "the paper scale (1000) can"
+    )
+    share = rules.at_least(cfg.any_pair, what="the share of pairs")
     return [
         claim(
             "universality_standard_head",
             "Conjecture: for a non-parallel head, for any pair (x, y), (x', y') an imperceptible "
             "x* exists whose features lie on g(x') + theta d' (so it is classified y').",
             paper_value="any pair (no number given)",
-            measured=feat,
-            agrees=feat >= cfg.any_pair,
+            measured=_finite(feat),
+            rule=share,
+            measurable=enough,
             note=f"share of {n} test pairs (both classified right) where the search towards "
-            f"g(x') + V within l_inf eps = {e:g} ends classified y'; agrees when >= "
-            f"{cfg.any_pair:g}. Targeted PGD on the same pairs: {plain:.3f}. Smallest eps with "
+            f"g(x') + V within l_inf eps = {e:g} ends classified y'; {cfg.any_pair:g} read as "
+            f"'any pair'. Targeted PGD on the same pairs: {plain:.3f}. Smallest eps with "
             f">= {cfg.any_pair:g}: {min(reached) if reached else 'none up to ' + str(max(cfg.eps))}"
             f". Head: l = {std['l']}, m = {std['m']}, dim V = {std['dim_V']}, "
             f"{std['parallel_pairs']} parallel boundary pairs (smallest angle "
-            f"{std['smallest_angle']:.3g} rad), test accuracy {std['test_accuracy']:.3f}",
+            f"{std['smallest_angle']:.3g} rad), test accuracy {std['test_accuracy']:.3f}"
+            + ("" if enough else scale),
         ),
         claim(
             "features_reach_target_set",
@@ -210,25 +225,42 @@ def claims(cfg: Config, m: dict) -> list[dict]:
             "g(x') + V.",
             paper_value="g(x*) on g(x') + V",
             measured=on_t,
-            agrees=on_t >= cfg.any_pair,
-            note=f"share of pairs at eps = {e:g} whose distance from g(x*) to g(x') + V is at most "
-            f"{cfg.feature_tol:g} of the distance from g(x) (median {np.median(gaps):.3f}); "
-            f"agrees when >= {cfg.any_pair:g}",
+            rule=share,
+            measurable=enough,
+            note=f"share of {n} pairs at eps = {e:g} whose distance from g(x*) to g(x') + V is at "
+            f"most {cfg.feature_tol:g} of the distance from g(x)"
+            + (f" (median {np.median(gaps):.3f})" if gaps.size else "")
+            + ("" if enough else scale),
         ),
         _parallel_claim(cfg, std, par),
     ]
+
+
+def _significantly_harder(got) -> bool:
+    """adjacent - separated > 2 binomial standard errors, from the rates and counts in ``got``."""
+    try:
+        sep, adj = float(got["separated"]), float(got["adjacent"])
+        n_sep, n_adj = int(got["n_separated"]), int(got["n_adjacent"])
+        se = math.sqrt(sep * (1 - sep) / n_sep + adj * (1 - adj) / n_adj)
+    except (KeyError, TypeError, ValueError, ZeroDivisionError):
+        return False
+    return adj - sep > 2 * se
+
+
+HARDER = rules.predicate(
+    _significantly_harder,
+    "the adjacent pairs' success rate exceeds the separated pairs' by more than 2 standard "
+    "errors (binomial, from the pair counts)",
+    fails_on={"separated": 0.5, "adjacent": 0.5, "n_separated": 100, "n_adjacent": 100},
+    holds_on={"separated": 0.1, "adjacent": 0.9, "n_separated": 100, "n_adjacent": 100},
+)
 
 
 def _parallel_claim(cfg: Config, std: dict, par: dict) -> dict:
     e = cfg.eps_imperceptible
     sep, n_sep = rate(par, e, "feature", "separated")
     adj, n_adj = rate(par, e, "feature", "adjacent")
-    if n_sep and n_adj:
-        se = math.sqrt(sep * (1 - sep) / n_sep + adj * (1 - adj) / n_adj)
-        diff = adj - sep
-        agrees = True if diff > 2 * se else (False if diff <= 0 else None)
-    else:
-        se, diff, agrees = float("nan"), float("nan"), None
+    enough = min(n_sep, n_adj) >= PAIRS_PER_KIND
     top = max(cfg.eps)
     far = [
         rate(par, top, "feature", "separated")[0],
@@ -243,64 +275,28 @@ def _parallel_claim(cfg: Config, std: dict, par: dict) -> dict:
         "adjacent) are harder to reach by adversarial examples.",
         paper_value="harder (no number given)",
         measured={
-            k: v if math.isfinite(v) else None
-            for k, v in (
-                ("separated", sep),
-                ("adjacent", adj),
-                ("standard", rate(std, e, "feature")[0]),
-            )
+            "separated": _finite(sep),
+            "adjacent": _finite(adj),
+            "n_separated": n_sep,
+            "n_adjacent": n_adj,
+            "standard": _finite(rate(std, e, "feature")[0]),
         },
-        agrees=agrees,
-        note=f"feature-search success at eps = {e:g} on the parallel (chain) head for {n_sep} "
-        f"separated and {n_adj} adjacent pairs; targeted PGD: {pgd_sep:.3f} vs {pgd_adj:.3f}. "
-        f"Agrees when adjacent - separated > 2 standard errors ({diff:.3f} vs {2 * se:.3f}); "
-        "None when positive but within 2 standard errors (more pairs: the paper scale), or "
-        f"without pairs of both kinds. At the largest eps = {top:g}: separated {far[0]:.3f}, "
-        f"adjacent {far[1]:.3f}, standard head {far[2]:.3f}. Head: dim V = {par['dim_V']}, "
-        f"{par['parallel_pairs']} "
+        rule=HARDER,
+        measurable=enough,
+        note=f"feature-search success at eps = {e:g} on the parallel (chain) head for separated "
+        f"and adjacent pairs; targeted PGD: {pgd_sep:.3f} vs {pgd_adj:.3f}. "
+        + (
+            ""
+            if enough
+            else f"Too few pairs of one kind ({n_sep} separated, {n_adj} adjacent; each needs "
+            f">= {PAIRS_PER_KIND}): the default scale (300 candidate pairs) and the paper scale "
+            "(1000) can measure it. "
+        )
+        + f"At the largest eps = {top:g}: separated {far[0]:.3f}, adjacent {far[1]:.3f}, "
+        f"standard head {far[2]:.3f}. Head: dim V = {par['dim_V']}, {par['parallel_pairs']} "
         f"parallel boundary pairs, test accuracy {par['test_accuracy']:.3f} (standard "
         f"{std['test_accuracy']:.3f})",
     )
-
-
-def plot(results: dict) -> dict:
-    """Success vs eps for both heads and attacks; separated vs adjacent; distance to T."""
-    heads = results["metrics"]["heads"]
-    eps = results["config"]["eps"]
-
-    def residual(kind: str, e: float, attack: str) -> float:
-        run = next(r for r in heads[kind]["runs"] if r["eps"] == e)
-        return float(np.median(run[attack]["residual"]))
-
-    # Per panel: (colour, label prefix, value at (eps, attack)) of each curve pair.
-    panels = (
-        [(f"C{c}", k, lambda e, a, k=k: rate(heads[k], e, a)[0]) for c, k in enumerate(HEADS)],
-        [
-            (f"C{c + 2}", s, lambda e, a, s=s: rate(heads["parallel"], e, a, s)[0])
-            for c, s in enumerate(("adjacent", "separated"))
-        ],
-        [(f"C{c}", k, lambda e, a, k=k: residual(k, e, a)) for c, k in enumerate(HEADS)],
-    )
-    styles = {"feature": "-", "pgd": "--"}
-    names = {"feature": "search to g(x')+V", "pgd": "targeted PGD"}
-    fig, axes = new_figure(3, width=4.6)
-    for ax, curves in zip(axes[0], panels, strict=True):
-        for color, prefix, value in curves:
-            for attack in ("feature", "pgd"):
-                values = [value(e, attack) for e in eps]
-                label = f"{prefix}: {names[attack]}"
-                ax.plot(eps, values, styles[attack], marker="o", ms=3, color=color, label=label)
-    axes[0, 2].axhline(results["config"]["feature_tol"], color="k", lw=0.8, ls=":")
-    axes[0, 0].set(title="Success (classified y')", ylabel="share of pairs")
-    axes[0, 1].set(title="Parallel (chain) head by pair", ylabel="share of pairs")
-    axes[0, 2].set(
-        title="Distance of g(x*) to g(x') + V", ylabel="relative to g(x) (median)", yscale="log"
-    )
-    for ax in axes[0]:
-        ax.set(xlabel="eps (l_inf)")
-        ax.legend(fontsize=6)
-    fig.tight_layout()
-    return {"universality": fig}
 
 
 EXPERIMENT = register(
@@ -310,7 +306,7 @@ EXPERIMENT = register(
         title="Conjecture: x* near x with features on g(x') + V, standard vs parallel head",
         config=Config,
         run=run,
-        plot=plot,
+        plot=_figures.universality,
         scales={
             "smoke": {
                 "hidden": 16,
