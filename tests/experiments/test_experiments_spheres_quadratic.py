@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from advgeom.experiments import get, rules
+from advgeom.experiments import config, get, rules, runner
 from advgeom.experiments.gilmer2018 import quadratic
 from advgeom.experiments.gilmer2018.quadratic import Config, perfect_init
 from advgeom.models.mlp import QuadraticNet
@@ -20,13 +20,18 @@ def snap(step: int, avg: float, worst: float, wrong: int, log10_error: float = -
 
 
 def metrics(*, wrong: int = 325, log10_error: float = -20.0,
-            perfect_wrong: tuple[int, int] = (0, 40)) -> dict:
+            perfect_wrong: tuple[int, int] = (0, 40), online_wrong: int = 0,
+            mean_alpha: float = 0.8) -> dict:
     mc = {"inner": 0.0, "outer": 0.0, "inner_errors": 0, "outer_errors": 0, "samples": 1000}
+    alpha = [mean_alpha - 0.3, mean_alpha + 0.3] * 250  # n = 500 values, mean mean_alpha
     finite = {"trace": [snap(0, 0.7, 0.7, 0), snap(10, 0.01, 9.0, wrong, log10_error)],
-              "monte_carlo": mc}
+              "monte_carlo": mc, "alpha": alpha}
     perfect = {"trace": [snap(0, 0.002, 0.002, perfect_wrong[0]),
-                         snap(10, 0.001, 0.3, perfect_wrong[1])]}
-    return {"finite_N": finite, "perfect": perfect, "band": [1 / PAPER.R**2, 1.0]}
+                         snap(10, 0.001, 0.3, perfect_wrong[1])], "alpha": [0.8] * 500}
+    online = {"trace": [snap(0, 0.7, 0.7, 400), snap(10, 0.001, 0.01, online_wrong)],
+              "alpha": [0.7, 0.9] * 250}
+    return {"finite_N": finite, "online": online, "perfect": perfect,
+            "band": [1 / PAPER.R**2, 1.0]}
 
 
 def by_id(claims: list[dict]) -> dict:
@@ -71,6 +76,9 @@ def test_not_compared_off_the_papers_setting_or_at_smoke():
     c = by_id(quadratic.claims(small, metrics()))
     assert c["incorrect_alphas"]["agrees"] is None and c["clt_error_rate"]["agrees"] is None
     assert c["perfect_init_divergence"]["agrees"] is True
+    # The online and mean-alpha effects show at the default scale's n = 50 already.
+    assert c["online_perfect_ellipsoid"]["agrees"] is True
+    assert c["mean_alpha"]["agrees"] is True
     smoke = quadratic.claims(small, metrics(), measurable=False)
     assert all(x["agrees"] is None for x in smoke)
 
@@ -86,3 +94,50 @@ def test_perfect_init_starts_with_every_alpha_correct():
                          torch.Generator().manual_seed(1))
     alpha = alphas(model.W1, model.w.item(), model.b.item())
     assert count_incorrect(alpha, PAPER.R) == 0
+
+
+@pytest.mark.parametrize(("online_wrong", "agrees"), [(0, True), (1, False), (40, False)])
+def test_online_claim_needs_every_alpha_in_the_band(online_wrong, agrees):
+    """Sec. 4: online training "arrives at the perfect solution": a single incorrect alpha_i
+    is a direction with adversarial examples, so it fails the claim."""
+    c = by_id(quadratic.claims(PAPER, metrics(online_wrong=online_wrong)))
+    assert c["online_perfect_ellipsoid"]["measured"] == online_wrong
+    assert c["online_perfect_ellipsoid"]["agrees"] is agrees
+    assert c["online_perfect_ellipsoid"]["kind"] == "reproduction"
+
+
+@pytest.mark.parametrize(("mean_alpha", "agrees"), [(0.8, True), (0.74, True), (0.65, False),
+                                                    (0.95, False)])
+def test_mean_alpha_is_compared_with_one_plus_r_squared_over_two(mean_alpha, agrees):
+    """Sec. 4.1: mean alpha_i ~ (1 + R^-2)/2 = 0.796 at R = 1.3, read as within 10%."""
+    c = by_id(quadratic.claims(PAPER, metrics(mean_alpha=mean_alpha)))["mean_alpha"]
+    assert c["paper_value"] == pytest.approx((1 + 1.3**-2) / 2)
+    assert c["measured"] == pytest.approx(mean_alpha)
+    assert c["agrees"] is agrees
+
+
+def test_no_online_claim_without_an_online_net():
+    """A net narrower than n (h < n) cannot be perfect: run trains no online net then."""
+    m = metrics() | {"online": None}
+    assert "online_perfect_ellipsoid" not in by_id(quadratic.claims(PAPER, m))
+
+
+def test_smoke_run_trains_the_online_net(tmp_path):
+    """The smoke scale runs all three nets; the new claims are stated, unjudged."""
+    exp = get("spheres.quadratic")
+    cfg = config.resolve(exp.config, scale_overrides=exp.overrides("smoke"))
+    request = runner.RunRequest(experiment=exp, config=cfg, scale="smoke", root=tmp_path)
+    results = runner.execute(request, runner.start(request))
+    m = results["metrics"]
+    assert len(m["online"]["alpha"]) == cfg.n
+    assert m["online"]["trace"][-1]["step"] == cfg.online_steps
+    assert m["online"]["monte_carlo"] is None and m["finite_N"]["monte_carlo"] is not None
+    c = by_id(results["claims"])
+    assert c["online_perfect_ellipsoid"]["measured"] == m["online"]["trace"][-1][
+        "incorrect_alphas"]
+    assert c["mean_alpha"]["agrees"] is None and c["online_perfect_ellipsoid"]["agrees"] is None
+
+
+def test_online_paper_scale_is_the_sections_three_setup():
+    assert PAPER.online_steps == 1_000_000
+    assert get("spheres.quadratic").overrides("default")["online_steps"] == 15_000

@@ -1,11 +1,12 @@
 """``spheres.dimension``: the distance to the nearest error d(E) during training, across n.
 
 Paper: Gilmer et al., "The Relationship Between High-Dimensional Geometry and Adversarial Examples"
-(Sec. 3 and App. B, Fig. B.2/B.3). ReLU-h1000-d2 with batch-norm is trained online (a fresh batch
-every step: Adam 1e-4, batch 50, sigmoid cross-entropy) for n in {10, 20, ..., 100, 500}, and d(E)
-is estimated during training by the manifold attack (1000 steps of size .01, stopped at the first
-error) from 100 points of the inner sphere. For n < 100 the attack eventually finds no errors; at
-n = 100 d(E) plateaus near .7, at n = 500 near .18 (.17 in the text of App. B).
+(Sec. 3, App. A and App. B, Fig. A.1/B.2/B.3). ReLU-h1000-d2 with batch-norm is trained online
+(a fresh batch every step: Adam 1e-4, batch 50, sigmoid cross-entropy) for n in {10, 20, ..., 100,
+500}, and d(E) is estimated during training by the manifold attack (1000 steps of size .01,
+stopped at the first error) from 100 points of the inner sphere. For n < 100 the attack
+eventually finds no errors; at n = 100 d(E) plateaus near .7, at n = 500 near .18 (.17 in the
+text of App. B).
 
 Beside d(E) we estimate mu(E) on the inner sphere by Monte Carlo at each snapshot; zero observed
 errors are reported as the 95% upper bound 3/M (App. B: "all models quickly become so accurate that
@@ -21,6 +22,13 @@ verdict of its own.
 d(E) is averaged over the starting points where the attack found an error; the share of such
 points (``found``) is reported with it, and a d(E) is compared with the paper's only when that
 share is at least ``min_found`` (a mean over a few points is not the paper's d(E)).
+
+The n = 500 net is also checked as Sec. 3, App. A and Fig. B.3 describe it (:mod:`._final_checks`):
+at the end of training its errors among 10^7 uniform points of each sphere (zero errors reported
+as a 95% upper bound on mu(E)) and the distribution of d(x, E) over 1000 attack points (Fig. A.1);
+at every snapshot, for every n, the cross-entropy loss on fresh points (Fig. B.3). Beside the
+sweep, the same net is trained on 100 points of the n = 2 spheres (Sec. 3's low-dimensional
+contrast: no errors).
 
 Run: ``advgeom run spheres.dimension [--scale smoke|default|paper]``.
 """
@@ -38,7 +46,16 @@ from advgeom.errors import InputError, check_fields, check_positive_fields
 from advgeom.experiments import rules
 from advgeom.experiments.claims import claim
 from advgeom.experiments.context import RunContext
+from advgeom.experiments.gilmer2018 import _final_checks as checks
 from advgeom.experiments.gilmer2018._attack import STEPS, d_E_and_found
+from advgeom.experiments.gilmer2018._final_checks import (
+    PAPER_ARCH,
+    PAPER_STEPS,
+    PLATEAU_MIN_STEPS,
+    SEC3_N,
+    late_snapshots,
+    out_of_sample_loss,
+)
 from advgeom.experiments.registry import Experiment, register
 from advgeom.metrics.error_rate import describe_rate, sphere_error_rate
 from advgeom.models.mlp import ReLUMLP, initialise
@@ -47,9 +64,6 @@ from advgeom.train.spheres import SphereTraining, train_on_spheres
 
 PAPER_PLATEAU = {100: 0.7, 500: 0.18}  # App. B, Fig. B.2 (Fig. B.3 / text: .17 at n = 500)
 SMALL_N = 100  # below this the paper's attack stops finding errors
-PAPER_ARCH = (1000, 2)  # ReLU-h1000-d2
-PAPER_STEPS = 1_000_000  # Sec. 3
-PLATEAU_MIN_STEPS = 100_000  # training shorter than this is not compared with the plateaus
 
 
 @dataclass(frozen=True)
@@ -73,15 +87,26 @@ class Config:
     chunk: int = 100_000
     plateau_tol: float = 0.3  # relative gap accepted between our plateau and the paper's
     late: float = 1 / 3  # the plateau is the mean d(E) over this last share of the snapshots
+    loss_samples: int = 100_000  # fresh points for the out-of-sample loss per snapshot (Fig. B.3)
+    final_samples: int = 10_000_000  # Sec. 3: points of each sphere the final n = 500 net labels
+    final_attack_points: int = 1000  # inner points for the d(x, E) histogram (App. A; not stated)
+    cv_max: float = 1 / 3  # App. A: "tightly concentrated" read as std / mean of d(x, E) <= this
+    contrast_n: int = 2  # Sec. 3: "the same model trained on 100 samples with n = 2"
+    contrast_N: int = 100
+    contrast_steps: int = PAPER_STEPS  # not stated for n = 2: the paper's training length
+    contrast_samples: int = 10_000_000  # points of each circle classified for the n = 2 net
 
     def __post_init__(self) -> None:
         if not self.dims or min(self.dims) < 2 or len(set(self.dims)) != len(self.dims):
             raise InputError(f"dims must be distinct integers >= 2 (got {self.dims})")
         check_fields(self, ("hidden", "depth", "steps", "snapshots", "batch_size", "attack_points",
-                            "attack_steps", "mc_samples", "chunk"))
+                            "attack_steps", "mc_samples", "chunk", "loss_samples", "final_samples",
+                            "final_attack_points", "contrast_N", "contrast_steps",
+                            "contrast_samples"))
+        check_fields(self, ("contrast_n",), minimum=2)
         if not 1 < self.R < math.inf:
             raise InputError(f"R must be a finite number > 1 (got {self.R})")
-        check_positive_fields(self, ("lr", "step_size", "plateau_tol"))
+        check_positive_fields(self, ("lr", "step_size", "plateau_tol", "cv_max"))
         if not 0 < self.late <= 1:
             raise InputError(f"late must be in (0, 1] (got {self.late})")
         if not 0 < self.min_found <= 1:
@@ -91,11 +116,15 @@ class Config:
 def snapshot(model: ReLUMLP, step: int, cfg: Config, attack_x: torch.Tensor,
              mc_gen: torch.Generator) -> dict:
     """mu(E) by Monte Carlo and d(E) by the manifold attack (the paper's step, and the tangent
-    one beside it), all on the inner sphere."""
-    mu = sphere_error_rate(model, attack_x.shape[1], radius=1.0, label=0, samples=cfg.mc_samples,
+    one beside it), all on the inner sphere; the loss on fresh points of both spheres (drawn from
+    ``mc_gen`` after the Monte Carlo points)."""
+    n = attack_x.shape[1]
+    mu = sphere_error_rate(model, n, radius=1.0, label=0, samples=cfg.mc_samples,
                            chunk=cfg.chunk, generator=mc_gen, device=attack_x.device)
+    loss = out_of_sample_loss(model, n, R=cfg.R, samples=cfg.loss_samples, chunk=cfg.chunk,
+                              generator=mc_gen, device=attack_x.device)
     out = {"step": step, "mu_E": mu["mu"], "mu_E_errors": mu["errors"],
-           "mu_E_samples": mu["samples"], "mu_E_bound": mu["bound"]}
+           "mu_E_samples": mu["samples"], "mu_E_bound": mu["bound"], "loss": loss}
     for suffix, tangent in STEPS.items():  # "d_E", "found": the paper's step
         ((d, f),) = d_E_and_found(model, attack_x, steps=cfg.attack_steps,
                                   step_size=cfg.step_size, tangent=tangent) \
@@ -119,29 +148,32 @@ def train_and_trace(cfg: Config, ctx: RunContext, n: int) -> dict:
     train_on_spheres(model, settings, generator=gen, every=max(1, cfg.steps // cfg.snapshots),
                      on_step=lambda step, m: trace.append(snapshot(m, step, cfg, attack_x, mc_gen)),
                      description=f"ReLU-h{cfg.hidden}-d{cfg.depth}, n = {n}")
-    return {"n": n, "trace": trace}
+    out = {"n": n, "trace": trace}
+    if n == SEC3_N:  # Sec. 3 and App. A: the final net's sampled errors and d(x, E)
+        model.eval()
+        out["final"] = checks.measure_final(model, cfg, ctx, n)
+    return out
 
 
 def run(cfg: Config, ctx: RunContext) -> dict:
-    """One point per dimension n (``--resume`` skips the dimensions already trained)."""
+    """One point per dimension n (``--resume`` skips the dimensions already trained), and one
+    for the n = 2 contrast."""
     per_n = [ctx.point(f"n={n}", lambda n=n: train_and_trace(cfg, ctx, n)) for n in cfg.dims]
-    metrics = {"dims": list(cfg.dims), "runs": per_n}
+    contrast = ctx.point(f"contrast n={cfg.contrast_n} N={cfg.contrast_N}",
+                         lambda: checks.measure_contrast(cfg, ctx))
+    metrics = {"dims": list(cfg.dims), "runs": per_n, "contrast": contrast}
     return {"claims": claims(cfg, metrics, measurable=ctx.scale != "smoke"), "metrics": metrics}
-
-
-def _tail(trace: list[dict], late: float) -> list[dict]:
-    return trace[-max(1, math.ceil(late * len(trace))):]
 
 
 def late_d_E(trace: list[dict], late: float, key: str = "d_E") -> float | None:
     """Mean d(E) (``key``) over the last ``late`` share of the snapshots where errors were found."""
-    found = [t[key] for t in _tail(trace, late) if t.get(key) is not None]
+    found = [t[key] for t in late_snapshots(trace, late) if t.get(key) is not None]
     return float(np.mean(found)) if found else None
 
 
 def late_found(trace: list[dict], late: float, key: str = "found") -> float | None:
     """Mean found share (``key``) over the last ``late`` share of the snapshots, zeros included."""
-    shares = [t[key] for t in _tail(trace, late) if t.get(key) is not None]
+    shares = [t[key] for t in late_snapshots(trace, late) if t.get(key) is not None]
     return float(np.mean(shares)) if shares else None
 
 
@@ -244,7 +276,7 @@ def claims(cfg: Config, m: dict, *, measurable: bool = True) -> list[dict]:
         f"{'; left out: ' + ', '.join(left) if left else ''}"
         f"{'; fewer than 2 such dims' if len(seen) < 2 else ''}; {note}",
     ))
-    return out
+    return out + checks.claims(cfg, m, note=note, measurable=measurable)
 
 
 def _falls(d: dict) -> bool:
@@ -296,26 +328,33 @@ def plot(results: dict) -> dict:
         if ax.get_legend_handles_labels()[0]:
             ax.legend(fontsize=7, ncol=2)
     fig.tight_layout()
-    return {"dimension": fig}
+    return {"dimension": fig, **checks.plot(results)}
 
 
 EXPERIMENT = register(
     Experiment(
         id="spheres.dimension",
         paper="gilmer",
-        title="App. B / Fig. B.2: d(E) during training of ReLU-h1000-d2 for n = 10..100, 500",
+        title="Sec. 3, App. A, App. B / Fig. A.1, B.2, B.3: d(E) and the loss during training of "
+              "ReLU-h1000-d2 for n = 10..100, 500; the final net's sampled errors; n = 2",
         config=Config,
         run=run,
         plot=plot,
         scales={
-            "smoke": {"dims": (10, 50), "hidden": 32, "steps": 100, "snapshots": 2,
+            "smoke": {"dims": (10, 50, 500), "hidden": 32, "steps": 100, "snapshots": 2,
                       "attack_points": 8, "attack_steps": 20, "mc_samples": 1_000,
-                      "chunk": 1_000},
-            # Reduced to 2-3 minutes on a 2-core CPU: h = 100, 10,000 steps at lr 1e-3 (100x
-            # shorter than the paper), 4 of its 11 dims, 300 attack steps, 10^5 MC points.
+                      "chunk": 1_000, "loss_samples": 1_000, "final_samples": 1_000,
+                      "final_attack_points": 16, "contrast_steps": 50,
+                      "contrast_samples": 1_000},
+            # Reduced to about a minute on a 2-core CPU: h = 100, 10,000 steps at lr 1e-3 (100x
+            # shorter than the paper), 4 of its 11 dims, 300 attack steps, 10^5 MC points; the
+            # final n = 500 net classifies 10^5 points of each sphere (paper: 10^7), the n = 2
+            # net trains 2,000 steps.
             "default": {"dims": (10, 50, 100, 500), "hidden": 100, "steps": 10_000,
                         "snapshots": 10, "lr": 1e-3, "attack_steps": 300,
-                        "mc_samples": 100_000, "chunk": 50_000},
+                        "mc_samples": 100_000, "chunk": 50_000, "loss_samples": 20_000,
+                        "final_samples": 100_000, "final_attack_points": 500,
+                        "contrast_steps": 2_000, "contrast_samples": 200_000},
         },
     )
 )
