@@ -10,10 +10,16 @@ import torch
 from advgeom.data.idx import write_idx
 from advgeom.errors import InputError
 from advgeom.experiments import all_experiments, config, rules, runner
+from advgeom.experiments.badger2023 import (
+    _compression,
+    _denoising,
+    expansion,
+    generative,
+    injectivity,
+)
 from advgeom.experiments.badger2023 import _curve_claims as cc
 from advgeom.experiments.badger2023 import _curves as cv
 from advgeom.experiments.badger2023 import _expansion_claims as ec
-from advgeom.experiments.badger2023 import expansion, generative, injectivity
 from advgeom.experiments.context import RunContext
 from advgeom.store.rundir import RunDir
 
@@ -131,12 +137,21 @@ def _claim_inputs():
         **{f"autoencoder_{k}": {"curve": c, "compression": 1.0, "loss_trace": [0.1]}
            for k in ("none", "8x", "16x")},
     }
+    exp_models["autoencoder_none"]["denoising"] = DENOISING
     gen = {"curves": {f"{n}_{t}": c for n in ("generator", "generator_summed", "discriminator",
                                               "denoiser") for t in ("trained", "untrained")},
-           "training": {"latent_features": 100, "generator_hidden": [256], "denoiser_hidden": [8],
-                        "d_real": 0.5, "d_fake": 0.5},
+           "training": {"latent_features": 100, "generator_hidden": [256, 512, 1024],
+                        "denoiser_hidden": [8], "d_real": 0.5, "d_fake": 0.5,
+                        "image_features": 784, "autoencoder_8x_loss": 0.01,
+                        "autoencoder_8x_hidden": [2000, 1000, 500, 250, 500, 1000, 2000]},
            "dataset": "digits"}
+    gen["curves"]["autoencoder_8x_trained"] = c
     return {"models": exp_models, "dataset": "digits"}, gen
+
+
+DENOISING = {"mse_noisy": 0.1, "mse_denoised": 0.05, "relative_error": 0.2, "noisy_change": 0.9,
+             "output_change": 0.5, "noise": {"mix": 0.5, "mean": 0.7, "std": 0.2, "inputs": 8}}
+CONSTRUCTION = {"generator_compression_like_8x_autoencoder"}
 
 
 def test_every_claim_keeps_the_rule_contract():
@@ -152,11 +167,14 @@ def test_every_claim_keeps_the_rule_contract():
     for c in built:
         assert rules.contract_problems(c.decided_by, c["paper_value"]) == [], c["id"]
         assert c["rule"].startswith("agrees when ")
-        assert c["kind"] in ("reproduction", "beyond")
+        assert c["kind"] == "construction" if c["id"] in CONSTRUCTION else c["kind"] in (
+            "reproduction", "beyond"), c["id"]
         if c["measured"] is not None:
             assert c["agrees"] == c.decided_by.decide(c["measured"], c["paper_value"])
     ids = [c["id"] for c in built]
     assert len(ids) == len(set(ids)) + 1  # r_unbounded_as_eta_to_0 in both curve experiments
+    assert {"autoencoder_denoises", "autoencoder_not_identity",
+            "generator_grows_more_than_8x_autoencoder"} | CONSTRUCTION <= set(ids)
 
 
 def entry(name, before, after, dups, *, n=100, n_full=100, steps=None, rounding=1e-6):
@@ -328,3 +346,108 @@ def test_dropout_left_on_diverges_in_e_a_not_in_r(tmp_path):
 def test_configs_refuse_bad_values(cls, field, value):
     with pytest.raises(InputError, match=field):
         cls(**{field: value})
+
+
+def _smoke_context(tmp_path) -> RunContext:
+    return RunContext(
+        run=RunDir(tmp_path / "r").create(), device=torch.device("cpu"), seed=0, scale="smoke"
+    )
+
+
+class _Identity(torch.nn.Module):
+    def forward(self, x):
+        return x.clone()
+
+
+class _Zero(torch.nn.Module):
+    def forward(self, x):
+        return torch.zeros_like(x)
+
+
+def test_denoising_numbers_on_known_models():
+    """The identity neither denoises (ratio exactly 1) nor departs from x; a model that outputs
+    0 has relative error 1 and MSE(0, x) = mean(x^2)."""
+    x = torch.rand(10, 1, 4, 4, generator=torch.Generator().manual_seed(0))
+    kw = {"mix": 0.5, "mean": 0.7, "std": 0.2, "images": 3}
+    ident = _denoising.measure(_Identity(), x, generator=torch.Generator().manual_seed(1), **kw)
+    noisy = 0.5 * x + 0.5 * (torch.randn(x.shape, generator=torch.Generator().manual_seed(1))
+                             * 0.2 + 0.7)
+    assert ident["mse_noisy"] == pytest.approx(float((noisy - x).double().pow(2).mean()))
+    assert ident["mse_denoised"] == pytest.approx(ident["mse_noisy"])
+    assert ident["relative_error"] == 0.0 and ident["noisy_change"] == 0.0
+    assert ident["output_change"] == pytest.approx(1.0)
+    assert np.shape(ident["images"]["noisy"]) == (3, 4, 4)
+    got = {c["id"]: c for c in _denoising.claims(ident, dataset="d", measurable=True, scale="")}
+    assert got["autoencoder_denoises"]["agrees"] is False  # ratio 1: nothing removed
+    assert got["autoencoder_not_identity"]["agrees"] is False
+    zero = _denoising.measure(_Zero(), x, generator=torch.Generator().manual_seed(1), **kw)
+    assert zero["relative_error"] == pytest.approx(1.0)
+    assert zero["mse_denoised"] == pytest.approx(float(x.double().pow(2).mean()))
+    got = {c["id"]: c for c in _denoising.claims(zero, dataset="d", measurable=True, scale="")}
+    assert got["autoencoder_not_identity"]["agrees"] is True
+    assert got["autoencoder_denoises"]["measured"] == pytest.approx(
+        zero["mse_denoised"] / zero["mse_noisy"])
+
+
+def test_fig_s1_at_smoke_scale(tmp_path):
+    """The no-bottleneck autoencoder point carries Fig. S1 (the other kinds do not); its claims
+    run at smoke scale without a verdict, and with one when measurable."""
+    cfg = config.resolve(expansion.Config, scale_overrides=expansion.EXPERIMENT.overrides("smoke"))
+    ctx = _smoke_context(tmp_path)
+    point = expansion.autoencoder_point(cfg, ctx, "none")
+    den = point["denoising"]
+    assert den["noise"] == {"mix": 0.5, "mean": 0.7, "std": 0.2, "inputs": cfg.inputs}
+    assert np.shape(den["images"]["x"]) == (cfg.denoise_images, 8, 8)
+    assert den["relative_error"] > 0 and den["mse_noisy"] > 0
+    m = {"dataset": "digits", "models": {"autoencoder_none": point}}
+    for measurable in (False, True):
+        got = _denoising.claims(den, dataset="digits", measurable=measurable, scale="")
+        assert [c["id"] for c in got] == ["autoencoder_denoises", "autoencoder_not_identity"]
+        assert all((c["agrees"] is None) != measurable for c in got)
+    fig = _denoising.figure(den, m["dataset"])
+    assert len(fig.axes) == 4 * cfg.denoise_images
+
+
+def test_generator_is_set_beside_the_8x_autoencoder_of_expansion(tmp_path):
+    """The 8x autoencoder measured in discontinuity.generative is discontinuity.expansion's:
+    same code, seeds and settings give the same curve."""
+    gen_cfg = config.resolve(
+        generative.Config, scale_overrides=generative.EXPERIMENT.overrides("smoke"))
+    exp_cfg = config.resolve(
+        expansion.Config, scale_overrides=expansion.EXPERIMENT.overrides("smoke"))
+    ctx = _smoke_context(tmp_path)
+    ours = _compression.autoencoder_8x_point(gen_cfg, ctx)
+    theirs = expansion.autoencoder_point(exp_cfg, ctx, "8x")
+    assert ours["curve"] == theirs["curve"] and ours["hidden"] == theirs["hidden"]
+    for scale in ("smoke", "default"):  # the two experiments train it alike at each scale
+        g = config.resolve(generative.Config,
+                           scale_overrides=generative.EXPERIMENT.overrides(scale))
+        e = config.resolve(expansion.Config, scale_overrides=expansion.EXPERIMENT.overrides(scale))
+        assert (g.ae_epochs, g.ae_lr, g.ae_batch_size, g.inputs, g.draws, g.etas) == (
+            e.ae_epochs, e.ae_lr, e.batch_size, e.inputs, e.draws, e.etas), scale
+
+
+def test_generator_against_8x_autoencoder_claims():
+    """Paper widths: compressions 1024/100 and 2000/250 (a construction); the growth claim
+    needs the generator to grow, and by the factor more than the autoencoder."""
+    assert _compression.spread([100, 256, 512, 1024, 784]) == pytest.approx(10.24)
+    assert _compression.spread([784, 2000, 1000, 500, 250, 500, 1000, 2000, 784]) == 8.0
+    _, gen_m = _claim_inputs()
+
+    def verdicts(g_growth: float, ae_growth: float, measurable: bool = True) -> dict:
+        m = {**gen_m, "curves": {
+            "generator_trained": curve([1, 1, 1, g_growth, g_growth]),
+            "autoencoder_8x_trained": curve([1, 1, 1, ae_growth, ae_growth]),
+        }}
+        return {c["id"]: c for c in _compression.claims(generative.Config(), m, measurable, "")}
+
+    got = verdicts(8.0, 1.2)
+    assert got["generator_compression_like_8x_autoencoder"]["measured"] == pytest.approx(1.28)
+    assert got["generator_compression_like_8x_autoencoder"]["kind"] == "construction"
+    assert got["generator_compression_like_8x_autoencoder"]["agrees"] is True
+    grows = got["generator_grows_more_than_8x_autoencoder"]
+    assert grows["measured"] == {"generator": 8.0, "autoencoder_8x": 1.2}
+    assert grows["agrees"] is True
+    assert verdicts(8.0, 5.0)["generator_grows_more_than_8x_autoencoder"]["agrees"] is False
+    assert verdicts(1.5, 0.5)["generator_grows_more_than_8x_autoencoder"]["agrees"] is False
+    assert verdicts(8.0, 1.2, False)["generator_grows_more_than_8x_autoencoder"]["agrees"] is None

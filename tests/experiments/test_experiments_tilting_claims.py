@@ -3,11 +3,15 @@ and the paper scale on MNIST (small IDX files, the official format)."""
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
+import torch
 
 from advgeom.data.idx import write_idx
 from advgeom.experiments import config, get, rules, runner
+from advgeom.experiments.tanay2018 import _perceptibility as p
 from advgeom.experiments.tanay2018 import deep, plane, regularization, toy
 
 IDS = ("tilting.regularization", "tilting.plane", "tilting.toy", "tilting.deep")
@@ -228,3 +232,100 @@ def test_overfitting_claim_decides_on_the_distances_it_reports():
 
     assert verdict(0.1) is True
     assert verdict(0.4) is False  # tilted, but not close to the data
+
+
+def _unit(*coords: float, n: int = 6):
+    v = torch.zeros(n, dtype=torch.float64)
+    v[: len(coords)] = torch.tensor(coords, dtype=torch.float64)
+    return v / v.norm()
+
+
+def test_rotation_angles_in_closed_form():
+    """Fig. 7's angles for weights with known tilts (a_s, a_w) and plane turn phi."""
+    a_s, a_w, phi = (math.radians(d) for d in (5.0, 40.0, 60.0))
+    z = _unit(1.0)
+    ws = _unit(math.cos(a_s), math.sin(a_s))
+    ww = _unit(math.cos(a_w), math.sin(a_w) * math.cos(phi), math.sin(a_w) * math.sin(phi))
+    got = plane.rotation_angles(z, 3.0 * ws, 0.5 * ww)  # norms do not matter
+    assert got["tilt_change"] == pytest.approx(35.0)
+    assert got["plane_rotation"] == pytest.approx(60.0)
+    cos = math.cos(a_w) * math.cos(a_s) + math.sin(a_w) * math.sin(a_s) * math.cos(phi)
+    assert got["boundary_rotation"] == pytest.approx(math.degrees(math.acos(cos)))
+    basis = plane.subspace_basis(z, ws, ww)
+    torch.testing.assert_close(basis @ basis.T, torch.eye(3, dtype=torch.float64))
+    torch.testing.assert_close(basis.T @ (basis @ ww), ww)  # w_weak lies in the 3-D subspace
+    # A turn inside one fixed plane: the plane does not rotate and the claim's rule rejects it.
+    flat = _unit(math.cos(a_w), math.sin(a_w))
+    same = plane.rotation_angles(z, ws, flat)
+    assert same["plane_rotation"] == pytest.approx(0.0, abs=1e-6)
+    assert same["boundary_rotation"] == pytest.approx(same["tilt_change"])
+    assert not plane.rotation_rule().decide(same, "the plane rotates around z_hat")
+    assert plane.rotation_rule().decide(got, "the plane rotates around z_hat")
+    assert plane.subspace_basis(z, ws, flat)[2].abs().max() == 0  # the subspace is a plane
+
+
+def test_rotation_claim_at_smoke_scale(smoke):
+    results = smoke["tilting.plane"]
+    m = results["metrics"]
+    cl = {c["id"]: c for c in results["claims"]}["tilting_plane_rotates_around_z_hat"]
+    assert cl["kind"] == "reproduction" and isinstance(cl["agrees"], bool)
+    assert cl["measured"] == m["rotation_angles"]
+    weak, strong = m["views"]["weak"], m["views"]["strong"]
+    assert cl["measured"]["tilt_change"] == pytest.approx(weak["angle"] - strong["angle"])
+    assert cl["measured"]["boundary_rotation"] >= cl["measured"]["tilt_change"] - 1e-9
+    # Each frame's unit weight in (z_hat, n_strong, e3): unit length, tilting angle from z_hat.
+    for fr in m["rotation"]:
+        assert np.linalg.norm(fr["coords"]) == pytest.approx(1.0)
+        assert np.degrees(np.arccos(fr["coords"][0])) == pytest.approx(fr["angle"], abs=1e-6)
+    assert "figures/rotation.png" in results["figures"]
+
+
+def test_perturbation_size_counts_correct_images_only():
+    x = torch.tensor([[2.0, 0.0], [-1.0, 5.0], [0.5, 1.0]], dtype=torch.float64)
+    y = torch.tensor([1, 0, 0])  # the third is on the positive side: an error
+    w = torch.tensor([2.0, 0.0], dtype=torch.float64)
+    assert p.perturbation_size(x, y, w, 0.0) == pytest.approx((2.0 + 1.0) / 2)
+    assert p.perturbation_size(x[2:], y[2:], w, 0.0) == 0.0
+
+
+def _sizes_pair(svm: float, centroid: float, norm: float) -> dict:
+    return {
+        "pair": [2, 3],
+        "lams": [1e-7, 1.0],
+        "test_error": [0.0, 0.01],
+        "perturbation_mean": [svm, centroid],
+        "centroid_perturbation_mean": centroid,
+        "image_norm_mean": norm,
+    }
+
+
+def test_fig2_claims_follow_the_sizes():
+    def verdicts(*pairs):
+        return {cl["id"]: (cl["measured"], cl["agrees"]) for cl in p.claims(list(pairs), "mnist")}
+
+    small = verdicts(_sizes_pair(0.5, 3.0, 9.0))  # 5.6% of the image, 17% of the centroid one
+    assert small["weak_perturbation_barely_perceptible"] == (pytest.approx(0.5 / 9.0), True)
+    assert small["weak_perturbation_smaller_than_centroid_difference"] == (
+        pytest.approx(0.5 / 3.0), True)
+    large = verdicts(_sizes_pair(2.0, 3.0, 9.0))  # 22% of the image, 67% of the centroid one
+    assert not any(agrees for _, agrees in large.values())
+    # Many pairs: the value 90% of them stay below decides (one large pair in ten passes).
+    many = verdicts(*[_sizes_pair(0.5, 3.0, 9.0)] * 9, _sizes_pair(2.0, 3.0, 9.0))
+    assert all(agrees for _, agrees in many.values())
+
+
+def test_fig2_claims_at_smoke_scale(smoke):
+    results = smoke["tilting.regularization"]
+    first = results["metrics"]["pairs"][0]
+    got = {cl["id"]: cl for cl in results["claims"]}
+    i = int(np.argmin(first["lams"]))
+    d = first["perturbation_mean"][i]
+    size = got["weak_perturbation_barely_perceptible"]
+    ratio = got["weak_perturbation_smaller_than_centroid_difference"]
+    assert size["measured"] == pytest.approx(d / first["image_norm_mean"])
+    assert ratio["measured"] == pytest.approx(d / first["centroid_perturbation_mean"])
+    assert all(isinstance(cl["agrees"], bool) for cl in (size, ratio))
+    assert "10%" in size["note"] and "50%" in ratio["note"]  # the declared reading
+    # The nearest-centroid perturbation is shown beside the SVMs' (Fig. 2).
+    assert [row["name"] for row in first["images"]["rows"]] == ["weak", "strong", "centroid"]
+    assert "figures/perturbation_size.png" in results["figures"]

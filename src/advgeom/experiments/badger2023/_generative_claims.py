@@ -9,10 +9,12 @@ training loss at its training target; the notes say where the authors' scripts d
 from __future__ import annotations
 
 from advgeom.experiments import rules
+from advgeom.experiments.badger2023 import _compression
 from advgeom.experiments.badger2023 import _curve_claims as cc
 from advgeom.experiments.badger2023 import _curves as cv
 from advgeom.experiments.claims import claim
 
+SMOKE = "smoke scale: the pipeline runs, the effects need the default or paper scale"
 DISCRIMINATOR_TARGET = (
     "FGSM along BCE(D(x), 1) on real images, the label D is trained to give them (Eq. 3: y is "
     "the training target); the authors' discriminator script used label 0 (fake), the "
@@ -27,15 +29,12 @@ DENOISER_TARGET = (
 
 
 def claims(cfg, m: dict, measurable: bool) -> list[dict]:
-    """Fig. 3: GAN nets grow, the denoiser does not, training makes the generator grow."""
+    """Fig. 3: GAN nets grow, the denoiser does not, training makes the generator grow; Sec. 5:
+    the generator against the 8x autoencoder (:mod:`._compression`)."""
     c = m["curves"]
     rng = {"eta_from": cfg.growth_from, "eta_to": cfg.growth_to}
     kw = {**rng, "factor": cfg.grows_factor, "measurable": measurable}
-    scale = (
-        ""
-        if measurable
-        else "smoke scale: the pipeline runs, the effects need the default or paper scale; "
-    )
+    scale = "" if measurable else f"{SMOKE}; "
     t = m["training"]
     sizes = (
         f"{m['dataset']}; generator {t['latent_features']}-"
@@ -91,6 +90,8 @@ def claims(cfg, m: dict, measurable: bool) -> list[dict]:
             measurable=measurable,
             note=f"{scale}trained nets",
         ),
+        # Sec. 5: the generator against the 8x autoencoder (absent from older results).
+        *(_compression.claims(cfg, m, measurable, scale) if "autoencoder_8x_trained" in c else []),
     ]
 
 

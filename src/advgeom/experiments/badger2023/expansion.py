@@ -5,7 +5,8 @@ FGSM step x_a = x + eta sign(grad L) and a Gaussian step x' = x + eta z, e_a and
 output change per L1 input change (Eq. 4, 5) and r = e_a / e_n (Eq. 6), averaged over inputs for
 eta = 1 ... 1e-7. The paper reads: r grows as eta -> 0 for a trained classifier (Fig. 2), more than
 for an untrained one (Fig. S2), without bound when dropout is left on ("a true discontinuity"),
-and for autoencoders the more the narrower their bottleneck, staying flat without one (Fig. 1).
+and for autoencoders the more the narrower their bottleneck, staying flat without one (Fig. 1);
+the one without bottleneck denoises and is not the identity (Fig. S1, :mod:`._denoising`).
 
 Measured here in float32 (the paper's arithmetic) and float64 (to tell geometry from rounding),
 for r and for e_a: the authors' autoencoder script plots e_a (its noise terms cancel), and their
@@ -31,6 +32,7 @@ import numpy as np
 from advgeom import data
 from advgeom.errors import InputError, check_choice, check_fields, check_positive_fields
 from advgeom.experiments.badger2023 import _curves as cv
+from advgeom.experiments.badger2023 import _denoising
 from advgeom.experiments.badger2023 import _expansion_claims as _claims
 from advgeom.experiments.badger2023._train import (
     accuracy,
@@ -68,10 +70,18 @@ class Config:
     growth_from: float = PAPER_RANGE[0]  # Sec. 4's pertinent range, 1e-1 ...
     growth_to: float = PAPER_RANGE[1]  # ... to 1e-5
     grows_factor: float = 2.0
+    # Fig. S1 (the authors' script): x_noisy = noise_mix x + (1 - noise_mix) N(mean, std)
+    noise_mix: float = 0.5
+    noise_mean: float = 0.7
+    noise_std: float = 0.2
+    denoise_images: int = 6
 
     def __post_init__(self) -> None:
         check_choice("dataset", self.dataset, DATASETS)
-        check_fields(self, ("out_features", "batch_size", "inputs", "draws"))
+        check_fields(self, ("out_features", "batch_size", "inputs", "draws", "denoise_images"))
+        check_positive_fields(self, ("noise_std",))
+        if not 0 <= self.noise_mix < 1:
+            raise InputError(f"noise_mix must be in [0, 1) (got {self.noise_mix})")
         if not self.hidden or min(self.hidden) < 1:
             raise InputError(f"hidden must be positive widths (got {self.hidden})")
         check_positive_fields(
@@ -155,15 +165,27 @@ def autoencoder_point(cfg: Config, ctx: RunContext, kind: str) -> dict:
         loss="mse",
         generator=lambda: ctx.generator("draws", "autoencoder", kind),
     )
-    return {
+    out = {
         "curve": curve,
         "hidden": list(model.hidden),
         "compression": model.compression,
         "loss_trace": trace,
     }
+    if kind == "none":  # Fig. S1: the overcomplete autoencoder of Fig. 1 denoises
+        out["denoising"] = _denoising.measure(
+            model,
+            x[: cfg.inputs],
+            mix=cfg.noise_mix,
+            mean=cfg.noise_mean,
+            std=cfg.noise_std,
+            images=cfg.denoise_images,
+            generator=ctx.generator("denoise", kind),
+        )
+    return out
 
 
 CLASSIFIERS = ("trained", "untrained", "dropout")
+SMOKE = "smoke scale: the pipeline runs, the effect needs the default or paper scale"
 
 
 def run(cfg: Config, ctx: RunContext) -> dict:
@@ -187,11 +209,19 @@ def run(cfg: Config, ctx: RunContext) -> dict:
     return {"claims": claims(cfg, metrics, ctx.scale != "smoke"), "metrics": metrics}
 
 
-claims = _claims.claims
+def claims(cfg: Config, m: dict, measurable: bool) -> list[dict]:
+    """Fig. 1, 2, S2 and the limit (:mod:`._expansion_claims`), Fig. S1 (:mod:`._denoising`)."""
+    out = _claims.claims(cfg, m, measurable)
+    den = m["models"]["autoencoder_none"].get("denoising")
+    if den is not None:  # absent from points measured before Fig. S1 was
+        scale = "" if measurable else f"{SMOKE}; "
+        out += _denoising.claims(den, dataset=m["dataset"], measurable=measurable, scale=scale)
+    return out
 
 
 def plot(results: dict) -> dict:
-    """Fig. 1/2/S2: log-log r(eta) and e_a(eta), float64 solid, float32 dashed."""
+    """Fig. 1/2/S2: log-log r(eta) and e_a(eta), float64 solid, float32 dashed; Fig. S1: the
+    autoencoder without bottleneck on clean and noisy images."""
     models = results["metrics"]["models"]
     figs = {}
     for key, title in (
@@ -202,6 +232,9 @@ def plot(results: dict) -> dict:
             name.split("_", 1)[1]: p["curve"] for name, p in models.items() if name.startswith(key)
         }
         figs[f"expansion_{key}"], _ = cv.plot_curves(curves, title=title)
+    den = models["autoencoder_none"].get("denoising")
+    if den is not None:
+        figs["denoising"] = _denoising.figure(den, results["metrics"]["dataset"])
     return figs
 
 
@@ -209,8 +242,8 @@ EXPERIMENT = register(
     Experiment(
         id="discontinuity.expansion",
         paper="badger",
-        title="Fig. 1, 2, S2: expansion ratio r(eta) and e_a(eta) of classifiers (trained, "
-        "untrained, dropout) and autoencoders (no bottleneck, 8x, 16x)",
+        title="Fig. 1, 2, S1, S2: expansion ratio r(eta) and e_a(eta) of classifiers (trained, "
+        "untrained, dropout) and autoencoders (no bottleneck, 8x, 16x); denoising",
         config=Config,
         run=run,
         plot=plot,

@@ -5,7 +5,11 @@ connected GAN (generator 100-256-512-1024-784, tanh; discriminator 784-1024-512-
 BCE, Adam 2e-4 with betas (0.5, 0.999)) and a DDPM (T = 1000, linear betas 1e-4..0.02) with an MLP
 denoiser taking t / T as one extra input are trained on Fashion-MNIST. The paper reads: both GAN
 nets show a large growth of r as eta -> 0, the denoiser very little, and the generator very
-little before training ("the GAN training protocol itself is responsible").
+little before training ("the GAN training protocol itself is responsible"). The generator has
+about the compression (largest / smallest width) of the 8x autoencoder of Fig. 1, yet "the
+dramatic difference in approximate continuity between these models" is read as the trained
+generator's r growing far more: the 8x autoencoder is measured here too, with
+``discontinuity.expansion``'s code, seeds and settings (its default scale gives the same curve).
 
 FGSM directions (Eq. 3: each net's training loss at its training target): the generator's own
 loss, BCE(D(G(z)), real) ("loss"), and the summed outputs as in the authors' generator script
@@ -32,6 +36,7 @@ import torch.nn.functional as F
 
 from advgeom import data
 from advgeom.errors import InputError, check_choice, check_fields, check_positive_fields
+from advgeom.experiments.badger2023 import _compression
 from advgeom.experiments.badger2023 import _curves as cv
 from advgeom.experiments.badger2023 import _generative_claims as _claims
 from advgeom.experiments.badger2023._train import steps_for, train_ddpm, train_gan
@@ -67,6 +72,11 @@ class Config:
     growth_from: float = PAPER_RANGE[0]  # Sec. 4's pertinent range, 1e-1 ...
     growth_to: float = PAPER_RANGE[1]  # ... to 1e-5
     grows_factor: float = 2.0
+    # Sec. 5 sets the generator beside the 8x autoencoder of discontinuity.expansion (Fig. 1),
+    # trained here with that experiment's settings (the authors' script: 100 epochs, Adam 1e-4).
+    ae_epochs: float = 100.0
+    ae_batch_size: int = 512
+    ae_lr: float = 1e-4
 
     def __post_init__(self) -> None:
         check_choice("dataset", self.dataset, DATASETS)
@@ -76,6 +86,7 @@ class Config:
                 "latent_features",
                 "gan_batch_size",
                 "ddpm_batch_size",
+                "ae_batch_size",
                 "timesteps",
                 "inputs",
                 "draws",
@@ -90,6 +101,8 @@ class Config:
                 "ddpm_epochs",
                 "ddpm_lr",
                 "denoiser_width_scale",
+                "ae_epochs",
+                "ae_lr",
             ),
         )
         hid = self.denoiser_hidden
@@ -172,6 +185,7 @@ def gan_point(cfg: Config, ctx: RunContext, trained: bool) -> dict:
         "d_fake": d_fake,
         "latent_features": gen.latent_features,
         "generator_hidden": list(gen.hidden),
+        "image_features": x.shape[1],
     }
 
 
@@ -212,7 +226,7 @@ def diffusion_point(cfg: Config, ctx: RunContext, trained: bool) -> dict:
 
 
 def run(cfg: Config, ctx: RunContext) -> dict:
-    """Four points: GAN and DDPM, trained and untrained."""
+    """Four points: GAN and DDPM, trained and untrained; and the 8x autoencoder (Sec. 5)."""
     models: dict[str, dict] = {}
     for trained in (True, False):
         tag = "trained" if trained else "untrained"
@@ -230,7 +244,14 @@ def run(cfg: Config, ctx: RunContext) -> dict:
                 "latent_features": g["latent_features"],
                 "generator_hidden": g["generator_hidden"],
                 "denoiser_hidden": d["hidden"],
+                "image_features": g["image_features"],
             }
+    ae = ctx.point("autoencoder=8x", lambda: _compression.autoencoder_8x_point(cfg, ctx))
+    models["autoencoder_8x_trained"] = ae["curve"]
+    info |= {
+        "autoencoder_8x_hidden": ae["hidden"],
+        "autoencoder_8x_loss": ae["loss_trace"][-1],
+    }
     metrics = {"dataset": cfg.dataset, "curves": models, "training": info}
     return {"claims": claims(cfg, metrics, ctx.scale != "smoke"), "metrics": metrics}
 
@@ -239,12 +260,15 @@ claims = _claims.claims
 
 
 def plot(results: dict) -> dict:
-    """Fig. 3: log-log r(eta) and e_a(eta) of the GAN nets and the denoiser."""
+    """Fig. 3: log-log r(eta) and e_a(eta) of the GAN nets and the denoiser (trained: beside
+    the 8x autoencoder, Sec. 5)."""
     curves = results["metrics"]["curves"]
     figs = {}
     for tag in ("trained", "untrained"):
         named = {k.rsplit("_", 1)[0]: v for k, v in curves.items() if k.endswith(f"_{tag}")}
-        figs[f"generative_{tag}"], _ = cv.plot_curves(named, title=f"{tag.capitalize()} (Fig. 3)")
+        extra = "; 8x AE: Sec. 5" if "autoencoder_8x" in named else ""
+        title = f"{tag.capitalize()} (Fig. 3{extra})"
+        figs[f"generative_{tag}"], _ = cv.plot_curves(named, title=title)
     return figs
 
 
@@ -253,7 +277,7 @@ EXPERIMENT = register(
         id="discontinuity.generative",
         paper="badger",
         title="Fig. 3: expansion r(eta) and e_a(eta) of a GAN generator and discriminator vs a "
-        "diffusion denoiser, trained and untrained",
+        "diffusion denoiser, trained and untrained, and vs the 8x autoencoder",
         config=Config,
         run=run,
         plot=plot,
@@ -267,9 +291,12 @@ EXPERIMENT = register(
                 "denoiser_width_scale": 0.1,
                 "timesteps": 100,
                 "etas": (1.0, 1e-1, 1e-3, 1e-5, 1e-7),
+                "ae_epochs": 5.0,  # as discontinuity.expansion's smoke scale
+                "ae_lr": 1e-3,
             },
             # digits; GAN ~600 steps; DDPM ~600 steps at lr 1e-3 with half the scaled widths;
-            # 128 inputs x 2 draws (the paper: 50 epochs of Fashion-MNIST, 512 x 10).
+            # 128 inputs x 2 draws (the paper: 50 epochs of Fashion-MNIST, 512 x 10); the 8x
+            # autoencoder as discontinuity.expansion's default scale trains it.
             "default": {
                 "dataset": "digits",
                 "gan_epochs": 115.0,
@@ -278,6 +305,8 @@ EXPERIMENT = register(
                 "denoiser_width_scale": 0.5,
                 "inputs": 128,
                 "draws": 2,
+                "ae_epochs": 330.0,
+                "ae_lr": 1e-3,
             },
         },
     )

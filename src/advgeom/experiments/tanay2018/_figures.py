@@ -77,12 +77,8 @@ def image_grid(r: dict) -> Figure:
     for j, row in enumerate(rows):
         ax = axes[0, 1 + 3 * j]
         ax.axis("on")
-        _show(
-            ax,
-            row["w"],
-            signed=True,
-            title=f"w {row['name']}: lam {row['lam']:.0e}, {row['angle']:.0f} deg",
-        )
+        lam = "lam -> inf" if row["lam"] is None else f"lam {row['lam']:.0e}"
+        _show(ax, row["w"], signed=True, title=f"w {row['name']}: {lam}, {row['angle']:.0f} deg")
     for i in range(n):
         axes[i + 1, 0].axis("on")
         digit = r["pair"][0] if im["labels"][i] == 1 else r["pair"][1]
@@ -124,6 +120,33 @@ def _plane_panel(ax, view: dict, pair: list[int], title: str) -> None:
     ax.legend(fontsize=7, loc="upper left")
 
 
+def _turn_panel(ax, frames: list[dict], rot: dict) -> None:
+    """Fig. 7 seen along z_hat: the unit weights' components orthogonal to z_hat in the 3-D
+    subspace (n_strong, e3); the radius is sin(tilting angle), the polar angle the plane's turn
+    around z_hat. The arc is the normalised interpolation between the two ends."""
+    c0, c1 = np.asarray(frames[0]["coords"]), np.asarray(frames[-1]["coords"])
+    ts = np.linspace(0.0, 1.0, 50)[:, None]
+    arc = (1 - ts) * c0 + ts * c1
+    arc /= np.linalg.norm(arc, axis=1, keepdims=True)
+    circle = np.linspace(0, 2 * np.pi, 100)
+    ax.plot(np.cos(circle), np.sin(circle), color="0.8", lw=0.8)
+    ax.plot(arc[:, 1], arc[:, 2], color="C1", lw=1.5, label="boundary normal")
+    for fr in frames:
+        ax.plot(fr["coords"][1], fr["coords"][2], "o", color="C1", ms=4)
+    for c, name in ((c0, "strong"), (c1, "weak")):
+        ax.annotate(name, (c[1], c[2]), xytext=(4, 4), textcoords="offset points", fontsize=7)
+        ax.plot([0, c[1]], [0, c[2]], color="0.5", lw=0.8, ls="--")
+    ax.plot(0, 0, "k+", label="z_hat (out of the page)")
+    ax.set_aspect("equal", adjustable="datalim")
+    ax.set(
+        xlabel="w . n_strong", ylabel="w . e3",
+        title=f"seen along z_hat: w turns {rot['boundary_rotation']:.1f} deg,\n"
+        f"tilt +{rot['tilt_change']:.1f} deg, plane turns {rot['plane_rotation']:.1f} deg",
+    )
+    ax.title.set_fontsize(8)
+    ax.legend(fontsize=6, loc="lower left")
+
+
 def plane_figure(m: dict) -> dict[str, Figure]:
     """Fig. 5: the two tilting planes. Fig. 7: the planes rotating from strong to weak."""
     figs = {}
@@ -145,10 +168,13 @@ def plane_figure(m: dict) -> dict[str, Figure]:
     fig.tight_layout()
     figs["plane"] = fig
     frames = m["rotation"]
-    fig, axes = new_figure(len(frames), width=3.4, height=3.4)
-    for ax, fr in zip(axes[0], frames, strict=True):
+    turn = "coords" in frames[0] and "rotation_angles" in m
+    fig, axes = new_figure(len(frames) + turn, width=3.4, height=3.4)
+    for ax, fr in zip(axes[0], frames, strict=False):
         _plane_panel(ax, fr, m["pair"], f"t = {fr['t']:.2f}: {fr['angle']:.1f} deg")
         ax.get_legend().remove()
+    if turn:
+        _turn_panel(axes[0, -1], frames, m["rotation_angles"])
     fig.suptitle(
         "The tilting plane rotating around z_hat from the strong (t = 0) to the weak "
         "(t = 1) boundary (Fig. 7)",

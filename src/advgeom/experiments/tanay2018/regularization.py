@@ -7,7 +7,8 @@ decades. Weak regularisation tilts the boundary away from the nearest-centroid d
 hard to interpret. Strong regularisation brings w back to z_hat: the perturbation "simply
 consists in a difference of centroids". For a linear model the minimal l2 adversarial
 perturbation is exact: ``|w.x + b| / ||w||`` along w (no pixel box), and the mirror image is the
-reflection of x through the boundary.
+reflection of x through the boundary. Fig. 2: how small the weak SVM's perturbation is, against
+the images and against the nearest-centroid classifier's (:mod:`._perceptibility`).
 
 The SVM penalty is ``lam / 2 ||w||^2 + mean hinge`` with a free bias (libsvm's ``C = 1/(lam N)``),
 solved exactly along a warm-started path (:func:`advgeom.geometry.linear_svm.svm_path`). Where
@@ -37,6 +38,7 @@ from advgeom.experiments.claims import claim
 from advgeom.experiments.context import RunContext
 from advgeom.experiments.registry import Experiment, register
 from advgeom.experiments.tanay2018 import _common as c
+from advgeom.experiments.tanay2018 import _perceptibility as _p
 from advgeom.experiments.tanay2018._figures import image_grid, path_figure
 from advgeom.geometry.linear_svm import svm_path
 from advgeom.geometry.tilting import centroid_direction, minimal_perturbation, mirror_image
@@ -81,8 +83,9 @@ def _pick_images(x, y, ws, count: int) -> list[int]:
     return picks
 
 
-def _images(cfg: Config, summary: dict, path, test, shape, z_hat) -> dict:
-    """w, perturbation, adversarial and mirror images at the weakest and strongest penalty."""
+def _images(cfg: Config, summary: dict, path, train, test, shape, z_hat) -> dict:
+    """w, perturbation, adversarial and mirror images at the weakest and strongest penalty, and
+    of the nearest-centroid classifier (Fig. 2)."""
     weak, strong = c.weakest(summary), c.strongest_valid(summary)
     ws = [(path.W[i], float(path.b[i])) for i in (weak, strong)]
     picks = _pick_images(test[0], test[1], ws, cfg.images)
@@ -102,6 +105,7 @@ def _images(cfg: Config, summary: dict, path, test, shape, z_hat) -> dict:
                 "distance": delta.norm(dim=1).div(1 + cfg.overshoot).tolist(),
             }
         )
+    out["rows"].append(_p.centroid_row(x, train, shape, cfg.overshoot))
     out["centroid_difference"] = c.image(z_hat, shape)
     return out
 
@@ -119,6 +123,7 @@ def measure_pair(cfg: Config, ctx: RunContext, pair: tuple[int, int], with_image
         description=f"SVM path {pair[0]} vs {pair[1]}",
     )
     summary = c.summarize_path(path, train[:2], test[:2], z_hat)
+    summary |= _p.sizes(path, train[:2], test[:2])
     strong = c.strongest_valid(summary)
     summary |= {
         "pair": list(pair),
@@ -129,7 +134,7 @@ def measure_pair(cfg: Config, ctx: RunContext, pair: tuple[int, int], with_image
         "strong_cosine": float(np.cos(np.deg2rad(summary["angle"][strong]))),
     }
     if with_images:
-        summary["images"] = _images(cfg, summary, path, test[:2], shape, z_hat)
+        summary["images"] = _images(cfg, summary, path, train[:2], test[:2], shape, z_hat)
     return summary
 
 
@@ -264,13 +269,17 @@ def claims(cfg: Config, m: dict) -> list[dict]:
             f"{first['test_error'][w_i]:.3f} vs the path's best {min(first['test_error']):.3f}"
             f"{'' if overfit else ' (no overfitting to show on these data)'}; {where}",
         ),
+        *_p.claims(rs, m["dataset"]),
     ]
 
 
 def plot(results: dict) -> dict:
-    """Fig. 6: angle, errors and distance against lam; adversarial and mirror images."""
+    """Fig. 6: angle, errors and distance against lam; adversarial and mirror images; Fig. 2:
+    the perturbation's size against the images' and the nearest-centroid one's."""
     m = results["metrics"]
     figs = {"regularization": path_figure(m["pairs"], m["dataset"])}
+    if all(_p.has_sizes(r) for r in m["pairs"]):
+        figs["perturbation_size"] = _p.figure(m["pairs"], m["dataset"])
     if "images" in m["pairs"][0]:
         figs["images"] = image_grid(m["pairs"][0])
     return figs
@@ -280,7 +289,7 @@ EXPERIMENT = register(
     Experiment(
         id="tilting.regularization",
         paper="tanay",
-        title="Fig. 6: tilting angle, errors and adversarial distance of a linear SVM vs L2 "
+        title="Fig. 2, 6: tilting angle, errors and adversarial distance of a linear SVM vs L2 "
         "regularisation; adversarial and mirror images",
         config=Config,
         run=run,
