@@ -13,7 +13,8 @@ from advgeom.errors import DataError, InputError
 
 
 def test_dataset_names():
-    assert DATASETS == ("spheres", "digits", "mnist", "fashion-mnist", "cifar10", "cifar100")
+    assert DATASETS == ("spheres", "digits", "mnist", "fashion-mnist", "cifar10", "cifar100",
+                        "miniimagenet")
 
 
 @pytest.mark.parametrize(
@@ -30,7 +31,7 @@ def test_unknown_name_suggests_close_matches(name, close):
 
 def test_unknown_name_without_close_match():
     with pytest.raises(InputError, match="valid names are") as info:
-        load("imagenet")
+        load("svhn")
     assert "did you mean" not in str(info.value)
 
 

@@ -41,7 +41,8 @@ data_dir_option = click.option(
     "--data-dir",
     type=PATH,
     default=None,
-    help="Folder holding MNIST/CIFAR files (else $ADVGEOM_DATA, then the download cache).",
+    help="Folder holding MNIST, CIFAR or Mini-ImageNet files (else $ADVGEOM_DATA, then the "
+    "download cache).",
 )
 
 

@@ -16,6 +16,8 @@ name                what                                        options (default
 ``fashion-mnist``   Fashion-MNIST, IDX files                    download=True
 ``cifar10``         CIFAR-10, python pickle batches             download=True
 ``cifar100``        CIFAR-100, python pickle batches            label_mode="fine", download=True
+``miniimagenet``    Simon-Gabriel et al.'s 12-class ImageNet    size=256, limit=None, classes=12
+                    subset, JPEG/PNG class folders (App. H)
 ==================  ==========================================  ===========================
 
 Images are float32 in [0, 1] with shape ``(N, C, H, W)``; labels are int64. Files are looked
@@ -36,6 +38,7 @@ import torch
 from advgeom.data import transforms
 from advgeom.data.cifar import load_cifar, locate_cifar_files
 from advgeom.data.digits import load_digits
+from advgeom.data.miniimagenet import load_miniimagenet, locate_miniimagenet_files
 from advgeom.data.mnist import load_idx_dataset, locate_idx_files
 from advgeom.data.spheres import load_spheres
 from advgeom.data.transforms import binary_subset, downsample, flatten, upsample
@@ -55,8 +58,12 @@ __all__ = [
     "upsample",
 ]
 
-DATASETS: tuple[str, ...] = ("spheres", "digits", "mnist", "fashion-mnist", "cifar10", "cifar100")
-FILE_BACKED: tuple[str, ...] = ("mnist", "fashion-mnist", "cifar10", "cifar100")  # need files
+DATASETS: tuple[str, ...] = (
+    "spheres", "digits", "mnist", "fashion-mnist", "cifar10", "cifar100", "miniimagenet"
+)
+FILE_BACKED: tuple[str, ...] = (  # the data sets that need files
+    "mnist", "fashion-mnist", "cifar10", "cifar100", "miniimagenet"
+)
 
 # Each data set's options and their defaults; anything else passed to load() is an error.
 _OPTIONS: dict[str, dict[str, Any]] = {
@@ -66,6 +73,7 @@ _OPTIONS: dict[str, dict[str, Any]] = {
     "fashion-mnist": {"download": True},
     "cifar10": {"download": True},
     "cifar100": {"label_mode": "fine", "download": True},
+    "miniimagenet": {"size": 256, "limit": None, "classes": 12},
 }
 _SHAPES = {
     "digits": (1, 8, 8),
@@ -81,6 +89,8 @@ _ALIASES = {
     "cifar-10": "cifar10",
     "cifar-100": "cifar100",
     "sphere": "spheres",
+    "mini-imagenet": "miniimagenet",
+    "imgnet12": "miniimagenet",
 }
 
 
@@ -140,6 +150,8 @@ def load(
         return load_digits(split=split)
     if name in ("mnist", "fashion-mnist"):
         return load_idx_dataset(name, root=root, split=split, **opts)
+    if name == "miniimagenet":
+        return load_miniimagenet(root=root, split=split, **opts)
     return load_cifar(name, root=root, split=split, **opts)
 
 
@@ -166,6 +178,8 @@ def locate(
         return locate_idx_files(name, root=root, split=split, download=download)
     if name in ("cifar10", "cifar100"):
         return locate_cifar_files(name, root=root, split=split, download=download)
+    if name == "miniimagenet":  # never downloaded (ImageNet's licence)
+        return locate_miniimagenet_files(root=root, split=split)
     return {}
 
 
@@ -174,7 +188,8 @@ def input_shape(name: str, **options: Any) -> tuple[int, ...]:
 
     Args:
         name: One of :data:`DATASETS`.
-        **options: The same options :func:`load` takes; only spheres' ``n`` changes the shape.
+        **options: The same options :func:`load` takes; only spheres' ``n`` and Mini-ImageNet's
+            ``size`` change the shape.
 
     Returns:
         e.g. ``(1, 28, 28)`` for MNIST, ``(n,)`` for spheres.
@@ -183,4 +198,7 @@ def input_shape(name: str, **options: Any) -> tuple[int, ...]:
     opts = _options(name, options)
     if name == "spheres":
         return (check_int("n", opts["n"], minimum=1),)
+    if name == "miniimagenet":
+        size = check_int("size", opts["size"], minimum=1)
+        return (3, size, size)
     return _SHAPES[name]

@@ -19,6 +19,9 @@ from advgeom.experiments.simongabriel2019 import dimension as _firstorder_dimens
 from advgeom.experiments.simongabriel2019 import generalization as _firstorder_generalization  # noqa: F401
 from advgeom.experiments.simongabriel2019 import init as _firstorder_init  # noqa: F401
 from advgeom.experiments.simongabriel2019 import lemma as _firstorder_lemma  # noqa: F401
+from advgeom.experiments.simongabriel2019 import (  # noqa: F401
+    miniimagenet as _firstorder_miniimagenet,
+)
 from advgeom.experiments.simongabriel2019 import regularizers as _firstorder_regularizers  # noqa: F401
 from advgeom.experiments.tanay2018 import deep as _tilting_deep  # noqa: F401
 from advgeom.experiments.tanay2018 import plane as _tilting_plane  # noqa: F401

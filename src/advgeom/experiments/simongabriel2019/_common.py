@@ -189,13 +189,15 @@ def evaluate(
     attack_steps: int = PAPER_ATTACK_STEPS,
     generator: torch.Generator | None = None,
 ) -> dict:
-    """Accuracy, gradient norms and PGD vulnerability on (x, y), the way the authors' code did.
+    """Accuracy, cross-entropy, gradient norms and PGD vulnerability on (x, y), the way the
+    authors' code did.
 
     Vulnerability (Definition 1): the share of examples whose prediction changes under PGD l_inf
     of radius ``attack_eps`` per pixel: ``attack_steps`` steps of eps / (0.75 steps) from a
     random start uniform in the ball (Sec. 4.2's "PGD-attacks with random start"; foolbox's
     RandomPGD in the authors' ``vulnerability.py``), no clipping. Damage: mean loss increase per
-    unit eps (Lemma 2's eps ||g||_1 / eps).
+    unit eps (Lemma 2's eps ||g||_1 / eps). Loss: the mean clean cross-entropy (App. G's Fig. 8
+    sets it beside the error).
 
     Args:
         x: (N, C, H, W) on the model's device; y: (N,) labels.
@@ -206,13 +208,14 @@ def evaluate(
     if attack_eps > 0 and generator is None:
         raise InputError("evaluate: the PGD random start needs a generator (ctx.generator(...))")
     model.eval()
-    correct = changed = adv_correct = damage = 0.0
+    correct = changed = adv_correct = damage = loss = 0.0
     for s in _chunks(x):
         xb, yb = x[s], y[s]
         with torch.no_grad():
             out = model(xb)
         pred = predictions(out)
         correct += float((pred == yb).sum())
+        loss += float(cross_entropy(out, yb).sum())
         if attack_eps > 0:
             res = pgd(
                 model,
@@ -233,6 +236,7 @@ def evaluate(
     n = x.shape[0]
     return {
         "accuracy": correct / n,
+        "loss": loss / n,
         "vulnerability": changed / n,
         "adversarial_accuracy": adv_correct / n if attack_eps > 0 else correct / n,
         "damage_per_eps": damage / n,
@@ -270,6 +274,11 @@ def interval_text(fit: dict, key: str = "slope") -> str:
     if fit["low"] is None:
         return f"{value:.3f} (no interval)"
     return f"{value:.3f} [{fit['low']:.3f}, {fit['high']:.3f}]"
+
+
+def points_at(points: list[dict], eps: float) -> list[dict]:
+    """The points trained at strength ``eps``, by increasing d."""
+    return sorted((p for p in points if p["eps"] == eps), key=lambda p: p["d"])
 
 
 def classes_of(y: Tensor) -> int:

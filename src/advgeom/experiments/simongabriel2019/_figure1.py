@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from advgeom.experiments.simongabriel2019._figure1_claims import cross_lipschitz_gaps
 from advgeom.plotting import new_figure
 
 LABELS = {
@@ -85,6 +86,10 @@ def plot(results: dict) -> dict:
     axes[1, 2].set(
         xlabel="vulnerability", ylabel="accuracy", title="(f) accuracy-vulnerability trade-off"
     )
+    if any(p["method"] == "cross_lipschitz" for p in m["points"]):
+        # Where cross_lipschitz_tradeoff_worse compares the methods with cross-Lipschitz.
+        for v in sorted({g["low"] for g in cross_lipschitz_gaps(m["points"]).values()}):
+            axes[1, 2].axvline(v, color="C3", ls=":", lw=0.8)
     axes[0, 0].legend(fontsize=6)
     fig.suptitle(f"{m['dataset']}, {cfg['arch']} network, {cfg['epochs']} epochs", fontsize=9)
     fig.tight_layout()

@@ -85,3 +85,39 @@ def ratio_deviation(numerator: Sequence[float], denominator: Sequence[float]) ->
         "min": float(r.min()),
         "max": float(r.max()),
     }
+
+
+def matched_gap(upper: Curve, lower: Curve, *, log_x: bool = False) -> dict | None:
+    """How far curve ``upper`` lies above curve ``lower`` at matched x (Fig. 1f's cross-Lipschitz
+    comparison; App. H's full vs down-sampled resolution).
+
+    Both curves are read by linear interpolation at every measured x of either inside their
+    common x range, as in :func:`matched_spread`.
+
+    Returns:
+        None when a curve has fewer than two points or the ranges do not meet; else ``{"at_low":
+        upper - lower at the smallest common x (the most regularised end of an accuracy-
+        vulnerability curve), "mean": the mean of upper - lower over the matched x, "min", "max",
+        "low", "high": the common x range, "matched": how many x were compared, "lower_at_low":
+        the lower curve's y at the smallest common x}``.
+    """
+    if len(upper) < 2 or len(lower) < 2:
+        return None
+    (xa, ya), (xb, yb) = _prepared(upper, log_x), _prepared(lower, log_x)
+    lo, hi = max(float(xa[0]), float(xb[0])), min(float(xa[-1]), float(xb[-1]))
+    if hi < lo:
+        return None
+    grid = np.unique(np.concatenate([xa, xb]))
+    grid = grid[(grid >= lo) & (grid <= hi)]
+    gap = np.interp(grid, xa, ya) - np.interp(grid, xb, yb)
+    back = np.exp if log_x else (lambda v: v)
+    return {
+        "at_low": float(gap[0]),
+        "mean": float(gap.mean()),
+        "min": float(gap.min()),
+        "max": float(gap.max()),
+        "low": float(back(lo)),
+        "high": float(back(hi)),
+        "matched": int(grid.size),
+        "lower_at_low": float(np.interp(grid[0], xb, yb)),
+    }
