@@ -47,6 +47,7 @@ from advgeom.experiments import rules
 from advgeom.experiments.claims import claim
 from advgeom.experiments.context import RunContext
 from advgeom.experiments.gilmer2018 import _final_checks as checks
+from advgeom.experiments.gilmer2018 import _final_figures as final_figures
 from advgeom.experiments.gilmer2018._attack import STEPS, d_E_and_found
 from advgeom.experiments.gilmer2018._final_checks import (
     PAPER_ARCH,
@@ -328,7 +329,7 @@ def plot(results: dict) -> dict:
         if ax.get_legend_handles_labels()[0]:
             ax.legend(fontsize=7, ncol=2)
     fig.tight_layout()
-    return {"dimension": fig, **checks.plot(results)}
+    return {"dimension": fig, **final_figures.plot(results)}
 
 
 EXPERIMENT = register(
