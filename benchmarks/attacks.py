@@ -10,10 +10,22 @@ decides success (Foolbox does that itself; for torchattacks and the plain loop i
 Separately, early stop: on the same model with labels = clean predictions and an eps at which
 most examples break in a few steps, advgeom with ``early_stop=True`` vs the full-length run.
 
+Minimal-norm attacks and APGD (``--attacks deepfool fmn apgd``), same model and points, labels =
+clean predictions (so every example is attacked), each timed call ending with the check that
+decides success: DeepFool l2 (50 steps, overshoot 0.02, per-example stop in both) vs
+torchattacks' ``DeepFool``, also without advgeom's bisection (``refine_steps=0``); FMN (l2 and
+l_inf, ``--fmn-steps``, the same step sizes and gamma) vs Foolbox's ``L2FMNAttack`` /
+``LInfFMNAttack``; DeepFool's candidate gradients on a 10-class version of the net, one backward
+per class (what ``deepfool`` does) vs one vmapped backward (``jacobian``); APGD-CE l_inf at
+``--apgd-eps`` (``--steps`` iterations, one restart, no early stop) vs torchattacks' ``APGD``,
+plus advgeom with early stop. Each table also prints what the attack
+found (median distance, or robust accuracy), so speed is never bought with strength.
+
 Usage:
     python benchmarks/attacks.py                       # batch 500 and 10,000, 50 steps, CPU
     python benchmarks/attacks.py --batch 500 --repeats 7
     python benchmarks/attacks.py --device cuda         # adds CUDA graph / TF32 / bf16 variants
+    python benchmarks/attacks.py --batch 500 --attacks deepfool jacobian fmn apgd --repeats 5
 
 Prints one table per batch size: median and min time per attack run, and ``speed vs fastest
 peer`` = (fastest peer's median) / (this row's median): >= 1.0 means at least as fast.
@@ -29,7 +41,7 @@ import torch.nn.functional as F
 from _timing import describe, measure, report
 from torch import Tensor, nn
 
-from advgeom.attacks import pgd
+from advgeom.attacks import apgd, deepfool, fmn, pgd
 from advgeom.models import ReLUMLP
 
 PEERS = ("torchattacks", "foolbox")
@@ -167,6 +179,150 @@ def early_stop(args, device, model) -> None:
     )
 
 
+def _median_distance(model, x, y, adv: Tensor, norm: str) -> float:
+    """Median over all examples of ||adv - x|| (inf where adv is not adversarial)."""
+    with torch.no_grad():
+        broken = model(adv).argmax(1) != y
+    flat = (adv - x).flatten(1)
+    d = flat.norm(dim=1) if norm == "l2" else flat.abs().amax(1)
+    return torch.where(broken, d, torch.inf).median().item()
+
+
+def _clean_points(args, device, model) -> tuple[Tensor, Tensor]:
+    x, _ = sphere_points(args.batch[0], device)
+    with torch.no_grad():
+        return x, model(x).argmax(1)
+
+
+def bench_deepfool(args, device, model) -> None:
+    x, y = _clean_points(args, device, model)
+    kw = dict(norm="l2", steps=50, overshoot=0.02, bounds=(0.0, 1.0))
+    found: dict[str, float] = {}
+
+    def ours(name: str, **opts):
+        def run() -> Tensor:
+            res = deepfool(model, x, y, **kw, **opts)
+            found[name] = res.distance.median().item()
+            return res.success
+        return run
+
+    fns = {"advgeom": ours("advgeom"),
+           "advgeom refine_steps=0": ours("advgeom refine_steps=0", refine_steps=0)}
+    try:
+        import torchattacks
+
+        atk = torchattacks.DeepFool(model, steps=50, overshoot=0.02)
+
+        def theirs() -> Tensor:
+            adv = atk(x, y)
+            found["torchattacks"] = _median_distance(model, x, y, adv, "l2")
+            with torch.no_grad():
+                return model(adv).argmax(1) != y
+
+        fns["torchattacks"] = theirs
+    except ImportError:
+        print("torchattacks not installed: see benchmarks/README.md")
+    times = measure(fns, args.repeats, device)
+    report(f"DeepFool l2, batch {x.shape[0]} ({args.repeats} repeats)", times, ("torchattacks",))
+    print("median l2 distance: " + ", ".join(f"{k} {v:.4f}" for k, v in found.items()))
+
+
+def bench_jacobian(args, device, _model) -> None:
+    """DeepFool's candidate gradients on a 10-class net: one backward per class (what deepfool
+    does) vs one vmapped backward (``is_grads_batched``)."""
+    from advgeom.attacks.deepfool import _linearize
+
+    torch.manual_seed(1)  # the benchmark script's own seed, not library code
+    net = ReLUMLP(in_features=500, hidden=1000, depth=2, out_features=10, batch_norm=True)
+    net = net.to(device).eval()
+    x, _ = sphere_points(args.batch[0], device)
+    with torch.no_grad():
+        y = net(x).argmax(1)
+    cand = torch.stack([y, *[(y + j) % 10 for j in range(1, 10)]], dim=1)
+
+    def batched() -> Tensor:
+        xa = x.clone().requires_grad_(True)
+        z = net(xa)
+        diff = z.gather(1, cand[:, 1:]) - z.gather(1, cand[:, :1])
+        basis = torch.eye(9, dtype=diff.dtype, device=device).unsqueeze(1).expand(9, *diff.shape)
+        return torch.autograd.grad(diff, xa, basis, is_grads_batched=True)[0].transpose(0, 1)
+
+    fns = {"batched backward": batched,
+           "one backward per class": lambda: _linearize(net, x, y, cand, 10, grad=True)[3]}
+    times = measure(fns, args.repeats, device)
+    title = f"DeepFool candidate gradients, 10 classes (9 rows), batch {x.shape[0]}"
+    report(title, times, ("one backward per class",))
+
+
+def bench_fmn(args, device, model) -> None:
+    x, y = _clean_points(args, device, model)
+    for norm in ("l2", "linf"):
+        found: dict[str, float] = {}
+
+        def ours(norm=norm, found=found) -> Tensor:
+            res = fmn(model, x, y, norm=norm, steps=args.fmn_steps, bounds=(0.0, 1.0))
+            found["advgeom"] = res.distance.median().item()
+            return res.success
+
+        fns = {"advgeom": ours}
+        try:
+            import foolbox as fb
+
+            cls = fb.attacks.L2FMNAttack if norm == "l2" else fb.attacks.LInfFMNAttack
+            atk, fmodel = cls(steps=args.fmn_steps), fb.PyTorchModel(model, bounds=(0, 1))
+
+            def theirs(atk=atk, fmodel=fmodel, norm=norm, found=found) -> Tensor:
+                adv = atk(fmodel, x, y, epsilons=None)[0]
+                found["foolbox"] = _median_distance(model, x, y, adv, norm)
+                with torch.no_grad():
+                    return model(adv).argmax(1) != y
+
+            fns["foolbox"] = theirs
+        except ImportError:
+            print("foolbox not installed: see benchmarks/README.md")
+        times = measure(fns, args.repeats, device)
+        title = f"FMN {norm}, {args.fmn_steps} steps, batch {x.shape[0]} ({args.repeats} repeats)"
+        report(title, times, ("foolbox",))
+        print(f"median {norm} distance: " + ", ".join(f"{k} {v:.4f}" for k, v in found.items()))
+
+
+def bench_apgd(args, device, model) -> None:
+    x, y = _clean_points(args, device, model)
+    # torchattacks' APGD needs (batch, C, H, W): every tool gets the same 4-D view.
+    x, model = x.view(x.shape[0], 1, 1, -1), nn.Sequential(nn.Flatten(), model).eval()
+    eps, acc = args.apgd_eps, {}
+    kw = dict(eps=eps, norm="linf", loss="ce", steps=args.steps, bounds=(0.0, 1.0))
+
+    def ours(early: bool):
+        def run() -> Tensor:
+            res = apgd(model, x, y, early_stop=early, generator=torch.Generator().manual_seed(0),
+                       **kw)
+            acc["advgeom early_stop" if early else "advgeom"] = res.robust_accuracy
+            return res.success
+        return run
+
+    fns = {"advgeom": ours(False), "advgeom early_stop": ours(True)}
+    try:
+        import torchattacks
+
+        atk = torchattacks.APGD(model, norm="Linf", eps=eps, steps=args.steps, loss="ce", seed=0)
+
+        def theirs() -> Tensor:
+            adv = atk(x, y)
+            with torch.no_grad():
+                broken = model(adv).argmax(1) != y
+            acc["torchattacks"] = 1 - broken.float().mean().item()
+            return broken
+
+        fns["torchattacks"] = theirs
+    except ImportError:
+        print("torchattacks not installed: see benchmarks/README.md")
+    times = measure(fns, args.repeats, device)
+    title = f"APGD-CE l_inf eps {eps:.4f}, {args.steps} steps, batch {x.shape[0]}"
+    report(f"{title} ({args.repeats} repeats)", times, ("torchattacks",))
+    print("robust accuracy: " + ", ".join(f"{k} {v:.3f}" for k, v in acc.items()))
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("--batch", type=int, nargs="+", default=[500, 10_000])
@@ -184,6 +340,13 @@ def main() -> None:
         "(default: all on CUDA, none on CPU)",
     )
     p.add_argument("--no-early-stop", action="store_true")
+    p.add_argument("--attacks", nargs="+", default=["pgd", "early-stop"],
+                   choices=["pgd", "early-stop", "deepfool", "jacobian", "fmn", "apgd"],
+                   help="comparisons to run (default: pgd early-stop)")
+    p.add_argument("--fmn-steps", type=int, default=100)
+    p.add_argument("--apgd-eps", type=float, default=0.045,
+                   help="APGD radius (default 0.045: about the untrained net's median l_inf "
+                   "distance, so about half the examples break)")
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's)")
     args = p.parse_args()
     if args.threads:
@@ -195,9 +358,15 @@ def main() -> None:
         )
     describe(device, PEERS)
     model = build_model(device)
-    equal_work(args, device, model)
-    if not args.no_early_stop:
+    if "pgd" in args.attacks:
+        equal_work(args, device, model)
+    if "early-stop" in args.attacks and not args.no_early_stop:
         early_stop(args, device, model)
+    benches = {"deepfool": bench_deepfool, "jacobian": bench_jacobian, "fmn": bench_fmn,
+               "apgd": bench_apgd}
+    for name, bench in benches.items():
+        if name in args.attacks:
+            bench(args, device, model)
 
 
 if __name__ == "__main__":

@@ -7,6 +7,11 @@
 - :func:`manifold_pgd`: Gilmer et al.'s attack on the sphere ||x_hat|| = ||x||.
 - :func:`minimal_distance`, :func:`robustness_curve`: smallest adversarial eps per example and
   the K x N success matrix for a list of eps from one run.
+- :func:`deepfool`: DeepFool (l2, l_inf), batched over examples and candidate classes, with a
+  search back along the found segment; :func:`fmn`: the fast minimum-norm attack (l2, l_inf).
+  Both return the smallest perturbation found per example (distance inf where none).
+- :func:`apgd`: Auto-PGD (Croce & Hein), APGD-CE / APGD-DLR, untargeted or targeted, the
+  step-size-free attack of AutoAttack.
 
 The device comes from ``x``; the model runs in eval mode and gets its modes back. Randomness comes
 only from an explicit ``torch.Generator``. Losses and the notion of success are in
@@ -14,13 +19,19 @@ only from an explicit ``torch.Generator``. Losses and the notion of success are 
 """
 
 from advgeom.attacks._graph import clear_cache as clear_graph_cache
+from advgeom.attacks.apgd import apgd
+from advgeom.attacks.deepfool import deepfool
 from advgeom.attacks.fgsm import fgm, fgsm
+from advgeom.attacks.fmn import fmn
 from advgeom.attacks.losses import (
     binary_cross_entropy,
     cross_entropy,
     default_is_adversarial,
+    dlr,
+    margin,
     mse,
     predictions,
+    targeted_dlr,
 )
 from advgeom.attacks.manifold import ManifoldResult, manifold_pgd
 from advgeom.attacks.minimal import (
@@ -38,17 +49,23 @@ __all__ = [
     "ManifoldResult",
     "MinimalResult",
     "RobustnessCurve",
+    "apgd",
     "binary_cross_entropy",
     "clear_graph_cache",
     "cross_entropy",
+    "deepfool",
     "default_is_adversarial",
+    "dlr",
     "fgm",
     "fgsm",
+    "fmn",
     "manifold_pgd",
+    "margin",
     "minimal_distance",
     "mse",
     "pgd",
     "predictions",
     "robustness_curve",
+    "targeted_dlr",
     "uniform_ball",
 ]

@@ -148,3 +148,69 @@ def check_output(output: Tensor, batch: int) -> None:
         raise InputError(
             f"model output has shape {_shape(output)}; expected batch size {batch} (x.shape[0])"
         )
+
+
+# --- Logit losses of the minimal-norm attacks and APGD (Carlini-Wagner margin, Croce-Hein DLR) ---
+
+# Denominator floor of DLR, as in Croce & Hein: a constant logit vector has loss 0, not NaN.
+DLR_FLOOR = 1e-12
+
+
+def class_logits(output: Tensor) -> Tensor:
+    """(batch, C) class logits: C >= 2 logits as they are, one logit z as the two logits [0, z].
+
+    Softmax cross-entropy on ``[0, z]`` is sigmoid cross-entropy on z, and its argmax is
+    ``z > 0``, so an attack written for C logits treats a one-logit model exactly.
+    """
+    output = upcast(output)
+    if output.dim() == 2 and output.shape[1] > 1:
+        return output
+    z = _one_logit(output, "an attack on class logits")
+    return torch.stack([torch.zeros_like(z), z], dim=1)
+
+
+def check_class_labels(y: Tensor, classes: int) -> None:
+    """y must hold integer class labels in [0, classes), one per example."""
+    if y.dim() != 1 or y.is_floating_point() or y.is_complex():
+        raise InputError(
+            f"y must be integer class labels of shape (batch,) (got {y.dtype}, {tuple(y.shape)})"
+        )
+    if y.numel() and (int(y.min()) < 0 or int(y.max()) >= classes):
+        raise InputError(
+            f"y must be class labels in [0, {classes}) for a model with {classes} classes "
+            f"(got values in [{int(y.min())}, {int(y.max())}])"
+        )
+
+
+def _other_max(z: Tensor, y: Tensor) -> Tensor:
+    """(batch,) largest logit among the classes other than y."""
+    return z.scatter(1, y.long().view(-1, 1), float("-inf")).amax(dim=1)
+
+
+def margin(output: Tensor, y: Tensor) -> Tensor:
+    """Logit margin ``z_y - max_{j != y} z_j`` per example (< 0: misclassified), (batch,)."""
+    z = class_logits(output)
+    return z.gather(1, y.long().view(-1, 1))[:, 0] - _other_max(z, y)
+
+
+def dlr(output: Tensor, y: Tensor) -> Tensor:
+    """Difference of logits ratio (Croce & Hein 2020), to be maximised, (batch,).
+
+    ``-(z_y - max_{j != y} z_j) / (z_(1) - z_(3))`` with ``z_(k)`` the k-th largest logit:
+    invariant to shifting and scaling the logits; > 0 exactly when misclassified. Needs C >= 3.
+    """
+    z = class_logits(output)
+    top = z.topk(3, dim=1).values
+    return -margin(z, y) / (top[:, 0] - top[:, 2] + DLR_FLOOR)
+
+
+def targeted_dlr(output: Tensor, target: Tensor) -> Tensor:
+    """Targeted DLR, to be maximised: ``-(max_{j != t} z_j - z_t) / (z_(1) - (z_(3)+z_(4))/2)``.
+
+    The paper's numerator is ``z_y - z_t`` with y the true class; with only the target given, the
+    largest other logit takes its place (the same at a correctly classified input, and it makes
+    ``> 0`` mean exactly "predicted as t"). Needs C >= 4. (batch,)
+    """
+    z = class_logits(output)
+    top = z.topk(4, dim=1).values
+    return margin(z, target) / (top[:, 0] - (top[:, 2] + top[:, 3]) / 2 + DLR_FLOOR)
