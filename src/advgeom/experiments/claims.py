@@ -63,19 +63,12 @@ def claim(
     if rule is not None and not isinstance(rule, Rule):
         raise TypeError(f"claim {id!r}: rule must be a Rule (see advgeom.experiments.rules), "
                         f"not {type(rule).__name__}")
-    agrees = None
+    decided = None  # the rule's verdict; None when nothing could be measured
     if rule is not None and measurable and measured is not None:
-        agrees = rule.decide(measured, paper_value)
-    record = Claim(
-        id=id,
-        kind=kind,
-        statement=statement,
-        paper_value=paper_value,
-        measured=measured,
-        agrees=agrees,
-        rule=rule.text if rule is not None else "",
-        note=note,
-    )
+        decided = rule.decide(measured, paper_value)
+    text = rule.text if rule is not None else ""
+    record = Claim(zip(CLAIM_KEYS, (id, kind, statement, paper_value, measured, decided, text,
+                                    note), strict=True))
     record.decided_by = rule
     return record
 
