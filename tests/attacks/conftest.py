@@ -19,6 +19,36 @@ def make_mlp(d: int = 8, classes: int = 3, hidden: int = 16, seed: int = 0) -> n
     return model
 
 
+class Recorder(nn.Module):
+    """Wraps a model and keeps every input it is called with (the attack's iterates)."""
+
+    def __init__(self, model: nn.Module) -> None:
+        super().__init__()
+        self.model, self.seen = model, []
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        self.seen.append(x.detach().clone())
+        return self.model(x)
+
+
+def norm_of(v: torch.Tensor, norm: str) -> torch.Tensor:
+    """Per-example l2 or l_inf norm, written here rather than taken from the library under test."""
+    flat = v.flatten(1)
+    return flat.abs().amax(1) if norm == "linf" else flat.norm(dim=1)
+
+
+@pytest.fixture(scope="session")
+def recorder():
+    """:class:`Recorder` (session scope, so hypothesis tests can use it)."""
+    return Recorder
+
+
+@pytest.fixture(scope="session")
+def vector_norm():
+    """:func:`norm_of` (session scope, so hypothesis tests can use it)."""
+    return norm_of
+
+
 @pytest.fixture(scope="session")
 def mlp_factory():
     """``make_mlp`` as a fixture (session scope, so hypothesis tests can use it)."""

@@ -18,23 +18,6 @@ from advgeom.errors import InputError
 SETTINGS = settings(max_examples=15, deadline=None)
 
 
-class Recorder(nn.Module):
-    """Wraps a model and keeps every input it is called with (the attack's iterates)."""
-
-    def __init__(self, model: nn.Module) -> None:
-        super().__init__()
-        self.model, self.seen = model, []
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        self.seen.append(x.detach().clone())
-        return self.model(x)
-
-
-def _norm(v: torch.Tensor, norm: str) -> torch.Tensor:
-    flat = v.flatten(1)
-    return flat.abs().amax(1) if norm == "linf" else flat.norm(dim=1)
-
-
 def _affine(affine_factory, seed: int, n: int = 12, batch: int = 40):
     g = torch.Generator().manual_seed(seed)
     w = torch.randn(n, generator=g, dtype=torch.float64)
@@ -178,13 +161,14 @@ def test_restarts_only_improve_and_early_stop_breaks_the_same(mlp_factory):
     early_stop=st.booleans(),
 )
 def test_iterates_in_ball_and_box_and_successes_adversarial(
-    mlp_factory, seed, batch, norm, loss, eps, steps, boxed, targeted, early_stop
+    recorder, vector_norm, mlp_factory, seed, batch, norm, loss, eps, steps, boxed, targeted,
+    early_stop,
 ):
     model = mlp_factory(d=5, classes=4, seed=seed % 5).eval()
     g = torch.Generator().manual_seed(seed)
     x = torch.rand(batch, 5, generator=g)
     y = torch.randint(0, 4, (batch,), generator=g)
-    rec = Recorder(model)
+    rec = recorder(model)
     res = apgd(rec, x, y, eps=eps, norm=norm, loss=loss, targeted=targeted, steps=steps,
                bounds=(0.0, 1.0) if boxed else None, early_stop=early_stop,
                generator=torch.Generator().manual_seed(seed))
@@ -192,7 +176,7 @@ def test_iterates_in_ball_and_box_and_successes_adversarial(
     # Runs see the examples not yet broken (and early stop removes more): each row seen must
     # lie in the ball of some example (of its own, unless two balls overlap).
     seen = torch.cat(rec.seen + [res.x_adv])
-    gaps = torch.stack([_norm(seen - xi, norm) for xi in x], dim=1)
+    gaps = torch.stack([vector_norm(seen - xi, norm) for xi in x], dim=1)
     assert (gaps.min(dim=1).values <= eps + tol).all()
     if boxed:
         assert seen.min() >= 0.0 and seen.max() <= 1.0
@@ -200,7 +184,7 @@ def test_iterates_in_ball_and_box_and_successes_adversarial(
         pred = predictions(model(res.x_adv))
     hit = pred == y if targeted else pred != y
     assert torch.equal(hit, res.success)
-    assert torch.allclose(res.distance, _norm(res.x_adv - x, norm))
+    assert torch.allclose(res.distance, vector_norm(res.x_adv - x, norm))
 
 
 MODEL = nn.Linear(3, 4)

@@ -15,23 +15,6 @@ from advgeom.errors import InputError
 SETTINGS = settings(max_examples=15, deadline=None)
 
 
-class Recorder(nn.Module):
-    """Wraps a model and keeps every input it is called with (the attack's iterates)."""
-
-    def __init__(self, model: nn.Module) -> None:
-        super().__init__()
-        self.model, self.seen = model, []
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        self.seen.append(x.detach().clone())
-        return self.model(x)
-
-
-def _norm(v: torch.Tensor, norm: str) -> torch.Tensor:
-    flat = v.flatten(1)
-    return flat.abs().amax(1) if norm == "linf" else flat.norm(dim=1)
-
-
 def _affine(affine_factory, seed: int, n: int = 12, batch: int = 40):
     g = torch.Generator().manual_seed(seed)
     w = torch.randn(n, generator=g, dtype=torch.float64)
@@ -115,20 +98,20 @@ def test_batch_gives_each_example_its_own_result(mlp_factory, norm):
     candidates=st.integers(2, 4),
 )
 def test_iterates_in_box_results_adversarial_and_more_steps_never_worse(
-    mlp_factory, seed, batch, norm, steps, boxed, candidates
+    recorder, vector_norm, mlp_factory, seed, batch, norm, steps, boxed, candidates
 ):
     model = mlp_factory(d=5, classes=4, seed=seed % 5).eval()
     g = torch.Generator().manual_seed(seed)
     x = torch.rand(batch, 5, generator=g)
     y = torch.randint(0, 4, (batch,), generator=g)
     bounds = (0.0, 1.0) if boxed else None
-    rec = Recorder(model)
+    rec = recorder(model)
     res = deepfool(rec, x, y, norm=norm, steps=steps, candidates=candidates, bounds=bounds)
     if boxed:
         assert all(s.min() >= 0.0 and s.max() <= 1.0 for s in rec.seen)
     with torch.no_grad():
         assert (predictions(model(res.x_adv[res.success])) != y[res.success]).all()
-    assert torch.allclose(res.distance[res.success], _norm(res.x_adv - x, norm)[res.success])
+    assert torch.allclose(res.distance[res.success], vector_norm(res.x_adv - x, norm)[res.success])
     assert torch.isinf(res.distance[~res.success]).all()
     assert (res.steps_to_success[~res.success] == -1).all()
     more = deepfool(model, x, y, norm=norm, steps=steps + 3, candidates=candidates, bounds=bounds)
@@ -212,13 +195,13 @@ def _peer_case():
     return model, x, _clean_labels(model, x)
 
 
-def test_median_distance_at_most_torchattacks():
+def test_median_distance_at_most_torchattacks(vector_norm):
     torchattacks = pytest.importorskip("torchattacks")
     model, x, y = _peer_case()
     adv = torchattacks.DeepFool(model, steps=50, overshoot=0.02)(x, y)
     with torch.no_grad():
         broken = model(adv).argmax(1) != y
-    theirs = torch.where(broken, _norm(adv - x, "l2"), torch.inf)
+    theirs = torch.where(broken, vector_norm(adv - x, "l2"), torch.inf)
     ours = deepfool(model, x, y, norm="l2", steps=50, overshoot=0.02, bounds=(0.0, 1.0))
     assert ours.success.float().mean() >= broken.float().mean()
     assert ours.distance.median() <= theirs.median()

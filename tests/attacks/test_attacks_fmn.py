@@ -14,23 +14,6 @@ from advgeom.errors import InputError
 SETTINGS = settings(max_examples=15, deadline=None)
 
 
-class Recorder(nn.Module):
-    """Wraps a model and keeps every input it is called with (the attack's iterates)."""
-
-    def __init__(self, model: nn.Module) -> None:
-        super().__init__()
-        self.model, self.seen = model, []
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        self.seen.append(x.detach().clone())
-        return self.model(x)
-
-
-def _norm(v: torch.Tensor, norm: str) -> torch.Tensor:
-    flat = v.flatten(1)
-    return flat.abs().amax(1) if norm == "linf" else flat.norm(dim=1)
-
-
 def _affine(affine_factory, seed: int, n: int = 12, batch: int = 40):
     g = torch.Generator().manual_seed(seed)
     w = torch.randn(n, generator=g, dtype=torch.float64)
@@ -78,18 +61,18 @@ def test_more_steps_find_smaller_perturbations(mlp_factory, norm):
 
 
 @pytest.mark.parametrize("norm", ["l2", "linf"])
-def test_returns_the_smallest_adversarial_iterate(mlp_factory, norm):
+def test_returns_the_smallest_adversarial_iterate(recorder, vector_norm, mlp_factory, norm):
     model = mlp_factory(d=8, classes=4, seed=1).eval()
     x = torch.rand(16, 8, generator=torch.Generator().manual_seed(3))
     with torch.no_grad():
         y = model(x).argmax(1)
-    rec = Recorder(model)
+    rec = recorder(model)
     res = fmn(rec, x, y, norm=norm, steps=30, max_step=0.5)
     iterates = torch.stack([s for s in rec.seen if s.shape[0] == 16][1:-1])  # not probe/checks
     assert iterates.shape[0] == 31  # the start, then one per step
     with torch.no_grad():
         adv = predictions(model(iterates.flatten(0, 1))).view(31, 16) != y
-    sizes = _norm((iterates - x).flatten(0, 1), norm).view(31, 16)
+    sizes = vector_norm((iterates - x).flatten(0, 1), norm).view(31, 16)
     smallest = torch.where(adv, sizes, torch.inf).amin(dim=0)
     assert res.success.all()
     assert torch.allclose(res.distance, smallest)
@@ -119,13 +102,13 @@ def test_targeted_makes_the_target_the_prediction(mlp_factory):
     boxed=st.booleans(),
     targeted=st.booleans(),
 )
-def test_iterates_in_box_and_results_adversarial(mlp_factory, seed, batch, norm, steps, boxed,
-                                                 targeted):
+def test_iterates_in_box_and_results_adversarial(recorder, vector_norm, mlp_factory, seed, batch,
+                                                 norm, steps, boxed, targeted):
     model = mlp_factory(d=5, classes=4, seed=seed % 5).eval()
     g = torch.Generator().manual_seed(seed)
     x = torch.rand(batch, 5, generator=g)
     y = torch.randint(0, 4, (batch,), generator=g)
-    rec = Recorder(model)
+    rec = recorder(model)
     res = fmn(rec, x, y, norm=norm, steps=steps, bounds=(0.0, 1.0) if boxed else None,
               targeted=targeted)
     if boxed:
@@ -134,7 +117,7 @@ def test_iterates_in_box_and_results_adversarial(mlp_factory, seed, batch, norm,
         pred = predictions(model(res.x_adv))
     hit = pred == y if targeted else pred != y
     assert (hit[res.success]).all()
-    assert torch.allclose(res.distance[res.success], _norm(res.x_adv - x, norm)[res.success])
+    assert torch.allclose(res.distance[res.success], vector_norm(res.x_adv - x, norm)[res.success])
     assert torch.isinf(res.distance[~res.success]).all()
 
 
@@ -200,14 +183,14 @@ def _peer_case():
 
 
 @pytest.mark.parametrize("norm", ["l2", "linf"])
-def test_median_distance_at_most_foolbox(norm):
+def test_median_distance_at_most_foolbox(vector_norm, norm):
     fb = pytest.importorskip("foolbox")
     model, x, y = _peer_case()
     cls = fb.attacks.L2FMNAttack if norm == "l2" else fb.attacks.LInfFMNAttack
     adv, _, _ = cls(steps=100)(fb.PyTorchModel(model, bounds=(0, 1)), x, y, epsilons=None)
     with torch.no_grad():
         broken = model(adv).argmax(1) != y
-    theirs = torch.where(broken, _norm(adv - x, norm), torch.inf)
+    theirs = torch.where(broken, vector_norm(adv - x, norm), torch.inf)
     ours = fmn(model, x, y, norm=norm, steps=100, bounds=(0.0, 1.0))
     assert ours.success.float().mean() >= broken.float().mean()
     assert ours.distance.median() <= theirs.median() * 1.01

@@ -11,23 +11,6 @@ from advgeom.attacks import fgm, pgd
 SETTINGS = settings(max_examples=25, deadline=None)
 
 
-class Recorder(torch.nn.Module):
-    """Wraps a model and keeps every input it is called with (the attack's iterates)."""
-
-    def __init__(self, model: torch.nn.Module) -> None:
-        super().__init__()
-        self.model, self.seen = model, []
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        self.seen.append(x.detach().clone())
-        return self.model(x)
-
-
-def _norm(v: torch.Tensor, norm: str) -> torch.Tensor:
-    flat = v.flatten(1)
-    return flat.abs().amax(1) if norm == "linf" else flat.norm(dim=1)
-
-
 def _inputs(seed: int, batch: int, d: int) -> torch.Tensor:
     return torch.rand(batch, d, generator=torch.Generator().manual_seed(seed))
 
@@ -45,12 +28,13 @@ def _inputs(seed: int, batch: int, d: int) -> torch.Tensor:
     targeted=st.booleans(),
 )
 def test_every_iterate_in_ball_and_box(
-    mlp_factory, seed, batch, norm, eps, rel_step, steps, boxed, random_start, targeted
+    recorder, vector_norm, mlp_factory, seed, batch, norm, eps, rel_step, steps, boxed,
+    random_start, targeted,
 ):
     d = 6
     x = _inputs(seed, batch, d)
     y = torch.randint(0, 3, (batch,), generator=torch.Generator().manual_seed(seed))
-    model = Recorder(mlp_factory(d=d, seed=seed % 7))
+    model = recorder(mlp_factory(d=d, seed=seed % 7))
     bounds = (0.0, 1.0) if boxed else None
     res = pgd(
         model,
@@ -69,10 +53,10 @@ def test_every_iterate_in_ball_and_box(
     assert len(iterates) >= steps + 1
     tol = 1e-5 * max(eps, 1.0)
     for it in iterates:
-        assert (_norm(it - x, norm) <= eps + tol).all()
+        assert (vector_norm(it - x, norm) <= eps + tol).all()
         if boxed:
             assert it.min() >= 0.0 and it.max() <= 1.0
-    assert torch.allclose(res.distance, _norm(res.x_adv - x, norm))
+    assert torch.allclose(res.distance, vector_norm(res.x_adv - x, norm))
 
 
 @SETTINGS
@@ -122,8 +106,8 @@ COMPACTION_ATOL = {torch.float64: 1e-12, torch.float32: 1e-6}
     k=st.integers(2, 5),
     dtype=st.sampled_from([torch.float64, torch.float32]),
 )
-def test_early_stop_iterates_in_ball_and_independent_of_compaction(mlp_factory, seed, norm, k,
-                                                                    dtype):
+def test_early_stop_iterates_in_ball_and_independent_of_compaction(vector_norm, mlp_factory, seed,
+                                                                    norm, k, dtype):
     x = _inputs(seed, 16, 6).to(dtype)
     model = mlp_factory(d=6, seed=seed % 5).to(dtype)
     y = model.eval()(x).argmax(1)
@@ -131,7 +115,7 @@ def test_early_stop_iterates_in_ball_and_independent_of_compaction(mlp_factory, 
     kw = dict(eps=eps, norm=norm, steps=12, step_size=0.1, early_stop=True, bounds=(0.0, 1.0))
     a = pgd(model, x, y, compact_every=1, **kw)
     b = pgd(model, x, y, compact_every=k, **kw)
-    assert (_norm(a.x_adv - x, norm) <= eps + 1e-5).all()
+    assert (vector_norm(a.x_adv - x, norm) <= eps + 1e-5).all()
     assert torch.equal(a.success, b.success)
     assert torch.equal(a.steps_to_success, b.steps_to_success)
     torch.testing.assert_close(a.x_adv, b.x_adv, rtol=0.0, atol=COMPACTION_ATOL[dtype])
