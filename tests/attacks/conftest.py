@@ -49,6 +49,27 @@ def vector_norm():
     return norm_of
 
 
+def make_peer_case(batch: int = 500) -> tuple[nn.Module, torch.Tensor, torch.Tensor]:
+    """The net of the peer cross-checks: 24 inputs in [0, 1] shaped (batch, 1, 1, 24), as
+    torchattacks wants images, 4 classes; labels are its clean predictions."""
+    g = torch.Generator().manual_seed(0)
+    d, classes = 24, 4
+    model = nn.Sequential(nn.Flatten(), nn.Linear(d, 32), nn.ReLU(), nn.Linear(32, classes))
+    with torch.no_grad():
+        for p in model.parameters():
+            p.copy_(torch.randn(p.shape, generator=g) / p.shape[-1] ** 0.5)
+    model.eval()
+    x = torch.rand(batch, 1, 1, d, generator=g)
+    with torch.no_grad():
+        return model, x, model(x).argmax(1)
+
+
+@pytest.fixture(scope="session")
+def peer_case():
+    """:func:`make_peer_case`, for the cross-checks against torchattacks and Foolbox."""
+    return make_peer_case
+
+
 @pytest.fixture(scope="session")
 def mlp_factory():
     """``make_mlp`` as a fixture (session scope, so hypothesis tests can use it)."""

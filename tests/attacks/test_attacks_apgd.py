@@ -249,24 +249,11 @@ def test_result_merge_prefers_success_then_loss():
     assert margin(torch.tensor([[2.0, 1.0]]), torch.tensor([0])).item() == 1.0
 
 
-def _peer_case():
-    g = torch.Generator().manual_seed(0)
-    d, classes = 24, 4
-    model = nn.Sequential(nn.Flatten(), nn.Linear(d, 32), nn.ReLU(), nn.Linear(32, classes))
-    with torch.no_grad():
-        for p in model.parameters():
-            p.copy_(torch.randn(p.shape, generator=g) / p.shape[-1] ** 0.5)
-    model.eval()
-    x = torch.rand(500, 1, 1, d, generator=g)  # torchattacks wants (batch, C, H, W) in [0, 1]
-    with torch.no_grad():
-        return model, x, model(x).argmax(1)
-
-
 @pytest.mark.parametrize("norm,eps", [("linf", 0.03), ("l2", 0.25)])
 @pytest.mark.parametrize("loss", ["ce", "dlr"])
-def test_robust_accuracy_at_most_torchattacks(norm, eps, loss):
+def test_robust_accuracy_at_most_torchattacks(peer_case, norm, eps, loss):
     torchattacks = pytest.importorskip("torchattacks")
-    model, x, y = _peer_case()
+    model, x, y = peer_case()
     name = {"linf": "Linf", "l2": "L2"}[norm]
     adv = torchattacks.APGD(model, norm=name, eps=eps, steps=50, loss=loss, seed=0)(x, y)
     with torch.no_grad():

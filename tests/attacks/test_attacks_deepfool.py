@@ -183,21 +183,9 @@ def test_nan_gradient_is_one_clear_error():
         deepfool(model, X, predictions(MODEL(X)).detach())
 
 
-def _peer_case():
-    g = torch.Generator().manual_seed(0)
-    d, classes = 24, 4
-    model = nn.Sequential(nn.Flatten(), nn.Linear(d, 32), nn.ReLU(), nn.Linear(32, classes))
-    with torch.no_grad():
-        for p in model.parameters():
-            p.copy_(torch.randn(p.shape, generator=g) / p.shape[-1] ** 0.5)
-    model.eval()
-    x = torch.rand(200, 1, 1, d, generator=g)  # torchattacks wants (batch, C, H, W) in [0, 1]
-    return model, x, _clean_labels(model, x)
-
-
-def test_median_distance_at_most_torchattacks(vector_norm):
+def test_median_distance_at_most_torchattacks(peer_case, vector_norm):
     torchattacks = pytest.importorskip("torchattacks")
-    model, x, y = _peer_case()
+    model, x, y = peer_case(200)
     adv = torchattacks.DeepFool(model, steps=50, overshoot=0.02)(x, y)
     with torch.no_grad():
         broken = model(adv).argmax(1) != y

@@ -169,23 +169,10 @@ def test_nan_gradient_is_one_clear_error():
         fmn(model, X, predictions(MODEL(X)).detach(), steps=3)
 
 
-def _peer_case():
-    g = torch.Generator().manual_seed(0)
-    d, classes = 24, 4
-    model = nn.Sequential(nn.Flatten(), nn.Linear(d, 32), nn.ReLU(), nn.Linear(32, classes))
-    with torch.no_grad():
-        for p in model.parameters():
-            p.copy_(torch.randn(p.shape, generator=g) / p.shape[-1] ** 0.5)
-    model.eval()
-    x = torch.rand(500, 1, 1, d, generator=g)
-    with torch.no_grad():
-        return model, x, model(x).argmax(1)
-
-
 @pytest.mark.parametrize("norm", ["l2", "linf"])
-def test_median_distance_at_most_foolbox(vector_norm, norm):
+def test_median_distance_at_most_foolbox(peer_case, vector_norm, norm):
     fb = pytest.importorskip("foolbox")
-    model, x, y = _peer_case()
+    model, x, y = peer_case()
     cls = fb.attacks.L2FMNAttack if norm == "l2" else fb.attacks.LInfFMNAttack
     adv, _, _ = cls(steps=100)(fb.PyTorchModel(model, bounds=(0, 1)), x, y, epsilons=None)
     with torch.no_grad():

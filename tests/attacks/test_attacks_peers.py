@@ -9,23 +9,8 @@ from __future__ import annotations
 
 import pytest
 import torch
-from torch import nn
 
 from advgeom.attacks import pgd
-
-
-def _case():
-    g = torch.Generator().manual_seed(0)
-    d, classes = 24, 4
-    model = nn.Sequential(nn.Flatten(), nn.Linear(d, 32), nn.ReLU(), nn.Linear(32, classes))
-    with torch.no_grad():
-        for p in model.parameters():
-            p.copy_(torch.randn(p.shape, generator=g) / p.shape[-1] ** 0.5)
-    model.eval()
-    x = torch.rand(500, 1, 1, d, generator=g)
-    with torch.no_grad():
-        y = model(x).argmax(1)
-    return model, x, y
 
 
 def _accuracy(model, x, y) -> float:
@@ -34,9 +19,9 @@ def _accuracy(model, x, y) -> float:
 
 
 @pytest.mark.parametrize("norm,eps", [("linf", 0.03), ("l2", 0.25)])
-def test_robust_accuracy_matches_torchattacks(norm, eps):
+def test_robust_accuracy_matches_torchattacks(peer_case, norm, eps):
     torchattacks = pytest.importorskip("torchattacks")
-    model, x, y = _case()
+    model, x, y = peer_case()
     steps, step = 20, eps / 8
     cls = torchattacks.PGD if norm == "linf" else torchattacks.PGDL2
     theirs = _accuracy(
@@ -48,9 +33,9 @@ def test_robust_accuracy_matches_torchattacks(norm, eps):
 
 
 @pytest.mark.parametrize("norm,eps", [("linf", 0.03), ("l2", 0.25)])
-def test_robust_accuracy_matches_foolbox(norm, eps):
+def test_robust_accuracy_matches_foolbox(peer_case, norm, eps):
     fb = pytest.importorskip("foolbox")
-    model, x, y = _case()
+    model, x, y = peer_case()
     steps, step = 20, eps / 8
     cls = fb.attacks.LinfPGD if norm == "linf" else fb.attacks.L2PGD
     attack = cls(abs_stepsize=step, steps=steps, random_start=False)
