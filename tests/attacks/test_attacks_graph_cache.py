@@ -15,8 +15,8 @@ import torch
 from torch import nn
 
 from advgeom.attacks import _engine, _graph
-from advgeom.attacks._core import make_problem
 from advgeom.attacks.pgd import _l2, _linf
+from advgeom.attacks.problem import make_problem
 
 
 @pytest.fixture

@@ -23,8 +23,9 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-from advgeom.attacks._core import Problem, batch_view
 from advgeom.attacks._graph import model_key, run_graphed
+from advgeom.attacks.problem import Problem
+from advgeom.tensors import batch_view
 
 Step = Callable[[Tensor, Tensor, dict[str, Tensor]], None]
 

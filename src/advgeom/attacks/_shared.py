@@ -5,7 +5,6 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from advgeom.attacks._core import TINY, Model, Problem, batch_view, per_sample_norm
 from advgeom.attacks.losses import (
     LossFn,
     check_class_labels,
@@ -13,8 +12,10 @@ from advgeom.attacks.losses import (
     default_is_adversarial,
     targeted_is_adversarial,
 )
+from advgeom.attacks.problem import Problem
 from advgeom.attacks.result import AttackResult
 from advgeom.errors import InputError
+from advgeom.tensors import TINY, Model, batch_view, lp_norm
 
 # The dual of each attack norm: a linear function w.x changes by at most eps * ||w||_dual.
 DUAL = {"l2": "l2", "linf": "l1"}
@@ -72,7 +73,7 @@ def ball_project(delta: Tensor, eps: Tensor, norm: str) -> Tensor:
     if norm == "linf":
         e = batch_view(eps, delta)
         return torch.maximum(torch.minimum(delta, e), -e)
-    factor = (eps / per_sample_norm(delta, "l2").clamp_min(TINY)).clamp(max=1.0)
+    factor = (eps / lp_norm(delta, "l2").clamp_min(TINY)).clamp(max=1.0)
     return delta * batch_view(factor, delta)
 
 
@@ -106,5 +107,5 @@ def finish_minimal(
     loss, success = problem.evaluate(x_adv, y)
     success = success & found
     inf = torch.full((x.shape[0],), float("inf"), dtype=x.dtype, device=x.device)
-    distance = torch.where(success, per_sample_norm(x_adv - x, norm), inf)
+    distance = torch.where(success, lp_norm(x_adv - x, norm), inf)
     return AttackResult(x_adv, success, torch.where(success, first, -1), loss, distance)

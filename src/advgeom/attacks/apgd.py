@@ -24,14 +24,15 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from advgeom.attacks import _validate as v
-from advgeom.attacks._core import TINY, Model, Problem, batch_view, eval_mode, per_sample_norm
 from advgeom.attacks._engine import default_compact_every
 from advgeom.attacks._shared import classifier_problem, nonfinite, raise_if_nonfinite
 from advgeom.attacks.losses import class_logits, dlr, targeted_dlr
+from advgeom.attacks.problem import Problem
 from advgeom.attacks.random import uniform_ball
 from advgeom.attacks.result import AttackResult
 from advgeom.errors import InputError, check_choice
+from advgeom.tensors import TINY, Model, batch_view, eval_mode, lp_norm
+from advgeom.tensors import arguments as v
 
 MOMENTUM = 0.75
 RHO = 0.75
@@ -209,7 +210,7 @@ class _Run:
         if self.norm == "linf":
             return torch.minimum(torch.maximum(xa, s["lo"]), s["hi"])
         delta = xa - s["x"]
-        factor = (s["eps"] / per_sample_norm(delta, "l2").clamp_min(TINY)).clamp(max=1.0)
+        factor = (s["eps"] / lp_norm(delta, "l2").clamp_min(TINY)).clamp(max=1.0)
         xa = s["x"] + delta * batch_view(factor, delta)
         return xa if self.bounds is None else xa.clamp(*self.bounds)
 
@@ -230,7 +231,7 @@ class _Run:
         if self.norm == "linf":
             direction = g.sign()
         else:
-            direction = g / batch_view(per_sample_norm(g, "l2").clamp_min(TINY), g)
+            direction = g / batch_view(lp_norm(g, "l2").clamp_min(TINY), g)
         z = self._project(s["xk"] + batch_view(s["eta"], g) * direction)
         if k > 0:
             z = self._project(s["xk"] + MOMENTUM * (z - s["xk"])
@@ -310,4 +311,4 @@ class _Run:
             x_adv[rows] = cat["xfound"][order][rows]
             loss[rows], success[rows] = self.problem.evaluate(x_adv[rows], y[rows])
         first = torch.where(success, torch.where(found, first, self.steps), -1)
-        return AttackResult(x_adv, success, first, loss, per_sample_norm(x_adv - x, self.norm))
+        return AttackResult(x_adv, success, first, loss, lp_norm(x_adv - x, self.norm))

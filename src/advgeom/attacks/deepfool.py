@@ -21,8 +21,6 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from advgeom.attacks import _validate as v
-from advgeom.attacks._core import TINY, Model, Problem, batch_view, eval_mode
 from advgeom.attacks._shared import (
     DUAL,
     check_finite,
@@ -32,8 +30,11 @@ from advgeom.attacks._shared import (
     finish_minimal,
 )
 from advgeom.attacks.losses import check_output, class_logits, margin
+from advgeom.attacks.problem import Problem
 from advgeom.attacks.result import AttackResult
 from advgeom.errors import InputError, check_positive
+from advgeom.tensors import TINY, Model, batch_view, eval_mode
+from advgeom.tensors import arguments as v
 
 
 def deepfool(

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from torch import Tensor
 
-from advgeom.attacks import _validate as v
-from advgeom.attacks._core import Model, eval_mode, make_problem
 from advgeom.attacks.losses import Criterion, LossFn
 from advgeom.attacks.pgd import run_pgd
+from advgeom.attacks.problem import make_problem
 from advgeom.attacks.result import AttackResult
+from advgeom.tensors import Model, eval_mode
+from advgeom.tensors import arguments as v
 
 
 def fgm(

@@ -22,8 +22,6 @@ import math
 import torch
 from torch import Tensor
 
-from advgeom.attacks import _validate as v
-from advgeom.attacks._core import TINY, Model, Problem, batch_view, eval_mode, per_sample_norm
 from advgeom.attacks._shared import (
     DUAL,
     ball_project,
@@ -34,8 +32,11 @@ from advgeom.attacks._shared import (
     raise_if_nonfinite,
 )
 from advgeom.attacks.losses import margin
+from advgeom.attacks.problem import Problem
 from advgeom.attacks.result import AttackResult
 from advgeom.errors import InputError, check_positive
+from advgeom.tensors import TINY, Model, batch_view, eval_mode, lp_norm
+from advgeom.tensors import arguments as v
 
 
 def _targeted_margin(output: Tensor, target: Tensor) -> Tensor:
@@ -133,7 +134,7 @@ def _iterate(
     inf = torch.full((n,), math.inf, dtype=x.dtype, device=x.device)
     eps, best_norm = torch.zeros_like(inf), inf.clone()  # the paper's eps_0 = 0
     first = torch.full((n,), -1, dtype=torch.long, device=x.device)
-    worst = None if bounds is None else per_sample_norm(
+    worst = None if bounds is None else lp_norm(
         torch.maximum(x - bounds[0], bounds[1] - x), norm)
     bad = torch.zeros((), dtype=torch.bool, device=x.device)
     for i in range(steps + 1):
@@ -145,7 +146,7 @@ def _iterate(
             with torch.no_grad():
                 out, grad = problem.model(xa), None
         adv = problem.success(out, y)
-        lp = per_sample_norm(delta, norm)
+        lp = lp_norm(delta, norm)
         better = adv & (lp < best_norm)
         best_norm = torch.where(better, lp, best_norm)
         best = torch.where(batch_view(better, x), delta, best)
@@ -158,7 +159,7 @@ def _iterate(
             eps = _update_eps(eps, adv, first >= 0, lp, loss, grad, best_norm, g, norm)
             if worst is not None:
                 eps = torch.minimum(eps, worst)
-            step = _cosine(*alpha, i, steps) / per_sample_norm(grad, "l2").clamp_min(TINY)
+            step = _cosine(*alpha, i, steps) / lp_norm(grad, "l2").clamp_min(TINY)
             delta = delta - grad * batch_view(step, grad)
             delta = clip(x + ball_project(delta, eps, norm), bounds) - x
     raise_if_nonfinite(bad, "fmn")
@@ -185,7 +186,7 @@ def _update_eps(
     box clips the step, ``||delta||`` falls short of eps and the estimate shrinks with it. Hence
     ``max(eps_{k-1}, (1 + gamma_k) * estimate)`` here (all broken, smaller median distance).
     """
-    to_boundary = loss.abs() / per_sample_norm(grad, DUAL[norm]).clamp_min(TINY)
+    to_boundary = loss.abs() / lp_norm(grad, DUAL[norm]).clamp_min(TINY)
     shrink = torch.minimum(eps * (1 - g), best_norm)
     estimate = torch.maximum(eps, (lp + to_boundary) * (1 + g))
     grow = torch.where(found, eps * (1 + g), estimate)

@@ -21,12 +21,13 @@ import torch
 from torch import Tensor
 
 from advgeom.attacks import _engine
-from advgeom.attacks import _validate as v
-from advgeom.attacks._core import TINY, Model, batch_view, eval_mode, make_problem, per_sample_norm
 from advgeom.attacks.losses import Criterion, LossFn
 from advgeom.attacks.pgd import finish
+from advgeom.attacks.problem import make_problem
 from advgeom.attacks.result import AttackResult
 from advgeom.errors import check_choice
+from advgeom.tensors import TINY, Model, batch_view, eval_mode, lp_norm
+from advgeom.tensors import arguments as v
 
 MODES = ("first_error", "worst_case")
 
@@ -87,7 +88,7 @@ def manifold_pgd(
         problem = make_problem(model, x, y, loss=loss, is_adversarial=is_adversarial,
                                targeted=targeted, precision=precision, needs_success="manifold_pgd")
         sign = 1.0 if problem.ascend else -1.0
-        state = {"r": per_sample_norm(x, "l2")}
+        state = {"r": lp_norm(x, "l2")}
         trace = _engine.run(
             problem,
             x,
@@ -110,18 +111,18 @@ def _first_distance(base: AttackResult, trace: _engine.Trace, x: Tensor) -> Tens
     if trace.x_first is None:  # first_error mode: x_adv is the first error
         return torch.where(base.success, base.distance, inf)
     seen = trace.first >= 0
-    d_first = per_sample_norm(trace.x_first - x, "l2")
+    d_first = lp_norm(trace.x_first - x, "l2")
     return torch.where(seen, d_first, torch.where(base.success, base.distance, inf))
 
 
 def _sphere_step(step: float, tangent: bool) -> _engine.Step:
     def sphere_step(xa: Tensor, grad: Tensor, st: dict[str, Tensor]) -> None:
         if tangent:
-            sq = per_sample_norm(xa, "l2").square_().clamp_min_(TINY)
+            sq = lp_norm(xa, "l2").square_().clamp_min_(TINY)
             radial = (grad * xa).flatten(1).sum(dim=1) / sq
             grad.sub_(xa * batch_view(radial, xa))
-        gnorm = per_sample_norm(grad, "l2").clamp_min_(TINY)
+        gnorm = lp_norm(grad, "l2").clamp_min_(TINY)
         xa.addcmul_(grad, batch_view(step / gnorm, xa))
-        xa.mul_(batch_view(st["r"] / per_sample_norm(xa, "l2").clamp_min_(TINY), xa))
+        xa.mul_(batch_view(st["r"] / lp_norm(xa, "l2").clamp_min_(TINY), xa))
 
     return sphere_step

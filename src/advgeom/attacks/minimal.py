@@ -21,11 +21,12 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-from advgeom.attacks import _validate as v
-from advgeom.attacks._core import Model, Problem, batch_view, eval_mode, make_problem
 from advgeom.attacks.losses import Criterion, LossFn
 from advgeom.attacks.pgd import pgd, run_pgd
+from advgeom.attacks.problem import Problem, make_problem
 from advgeom.errors import InputError, check_choice
+from advgeom.tensors import Model, batch_view, eval_mode
+from advgeom.tensors import arguments as v
 
 METHODS = ("path", "bisection")
 

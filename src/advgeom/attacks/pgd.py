@@ -6,19 +6,12 @@ import torch
 from torch import Tensor
 
 from advgeom.attacks import _engine
-from advgeom.attacks import _validate as v
-from advgeom.attacks._core import (
-    TINY,
-    Model,
-    Problem,
-    batch_view,
-    eval_mode,
-    make_problem,
-    per_sample_norm,
-)
 from advgeom.attacks.losses import Criterion, LossFn
+from advgeom.attacks.problem import Problem, make_problem
 from advgeom.attacks.random import uniform_ball
 from advgeom.attacks.result import AttackResult
+from advgeom.tensors import TINY, Model, batch_view, eval_mode, lp_norm
+from advgeom.tensors import arguments as v
 
 Scalar = float | Tensor
 
@@ -208,7 +201,7 @@ def finish(
         first = torch.where(success, torch.where(first >= 0, first, steps), -1)
     else:
         first = torch.where((first < 0) & success, steps, first)
-    dist = per_sample_norm(trace.x - x, norm)
+    dist = lp_norm(trace.x - x, norm)
     return AttackResult(trace.x, success, first, loss, dist)
 
 
@@ -252,11 +245,11 @@ def _l2(x: Tensor, eps: Scalar, step: Scalar, bounds: tuple[float, float] | None
 
     def l2_step(xa: Tensor, grad: Tensor, st: dict[str, Tensor]) -> None:
         s = st["step"] if isinstance(step, Tensor) else step
-        gnorm = per_sample_norm(grad, "l2").clamp_min_(TINY)
+        gnorm = lp_norm(grad, "l2").clamp_min_(TINY)
         xa.addcmul_(grad, batch_view(s / gnorm, xa))
         delta = xa - st["x"]
         e = st["eps"] if isinstance(eps, Tensor) else eps
-        factor = (e / per_sample_norm(delta, "l2").clamp_min_(TINY)).clamp_(max=1.0)
+        factor = (e / lp_norm(delta, "l2").clamp_min_(TINY)).clamp_(max=1.0)
         torch.addcmul(st["x"], delta, batch_view(factor, xa), out=xa)
         if bounds is not None:
             # Clipping a point of the ball to a box containing x only shrinks |delta_i|.

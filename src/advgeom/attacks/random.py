@@ -11,8 +11,8 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from advgeom.attacks._core import batch_view, per_sample_norm
-from advgeom.attacks._validate import check_eps, check_norm
+from advgeom.tensors import batch_view, lp_norm
+from advgeom.tensors.arguments import check_eps, check_norm
 
 
 def _rand(
@@ -48,7 +48,7 @@ def uniform_ball(
     if norm == "linf":
         return (2 * _rand("uniform", tuple(x.shape), x, generator) - 1) * e
     direction = _rand("normal", tuple(x.shape), x, generator)
-    direction /= batch_view(per_sample_norm(direction, "l2").clamp_min(1e-30), x)
+    direction /= batch_view(lp_norm(direction, "l2").clamp_min(1e-30), x)
     d = x[0].numel()
     radius = _rand("uniform", (x.shape[0],), x, generator).pow(1.0 / d)
     return direction * batch_view(radius, x) * e

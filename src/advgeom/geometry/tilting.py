@@ -27,8 +27,8 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-from advgeom.attacks._core import eval_mode
 from advgeom.errors import InputError, check_real
+from advgeom.tensors import eval_mode
 
 PARALLEL_TOL = 1e-12  # ||n|| below this (relative to ||w||): w is along z_hat, no plane
 

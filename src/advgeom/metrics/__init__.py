@@ -23,7 +23,6 @@ from advgeom.metrics.injectivity import (
     min_pairwise_distance,
     model_outputs,
 )
-from advgeom.metrics.norms import dual_norm, lp_norm, scaled_eps
 from advgeom.metrics.vulnerability import (
     Vulnerability,
     first_order_increase,
@@ -31,6 +30,7 @@ from advgeom.metrics.vulnerability import (
     prediction_changed,
     vulnerability,
 )
+from advgeom.tensors import dual_norm, lp_norm, scaled_eps
 
 __all__ = [
     "DEFAULT_ETAS",

@@ -35,9 +35,9 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor, nn
 
-from advgeom.attacks._core import eval_mode
 from advgeom.attacks.losses import LossFn, resolve_loss
 from advgeom.errors import InputError, check_choice, check_int, check_positive
+from advgeom.tensors import eval_mode
 
 DEFAULT_ETAS = tuple(10.0**-k for k in range(8))  # 1 ... 1e-7, as in the authors' scripts
 PAPER_RANGE = (1e-1, 1e-5)  # Sec. 4: "the eta range that is pertinent ... 1e-1 < eta < 1e-5"

@@ -6,11 +6,12 @@ from collections.abc import Sequence
 
 from torch import Tensor
 
-from advgeom.attacks import _validate as v
-from advgeom.attacks._core import Model, eval_mode, make_problem
 from advgeom.attacks.losses import LossFn
+from advgeom.attacks.problem import make_problem
 from advgeom.errors import check_choice
-from advgeom.metrics.norms import NORMS, lp_norm
+from advgeom.tensors import Model, eval_mode
+from advgeom.tensors import arguments as v
+from advgeom.tensors.norms import NORMS, lp_norm
 
 
 def input_gradient(

@@ -19,8 +19,8 @@ from dataclasses import asdict, dataclass
 import torch
 from torch import Tensor
 
-from advgeom.attacks._core import eval_mode
 from advgeom.errors import InputError, check_int
+from advgeom.tensors import eval_mode
 
 DEFAULT_CHUNK = 4096
 MAX_GROUPS_SHOWN = 10

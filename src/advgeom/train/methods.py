@@ -34,9 +34,9 @@ import torch
 from torch import Tensor
 
 from advgeom.attacks import pgd
-from advgeom.attacks._core import Model, per_sample_norm
 from advgeom.attacks.losses import LossFn, check_output, resolve_loss
 from advgeom.errors import InputError, check_choice, check_int, check_positive
+from advgeom.tensors import Model, lp_norm
 
 METHODS = ("plain", "grad_l1", "grad_l2", "adv_linf", "adv_l2", "pgd", "cross_lipschitz")
 
@@ -132,7 +132,7 @@ def gradient_penalty(
     it is ``eps * d^(1 - 1/q) / 2 * ||w||_q`` (q = 1: ``eps / 2 * ||w||_1``)."""
     weight = penalty_weight(check_positive("eps", eps, allow_zero=True), q=q, d=x[0].numel())
     _, _, grad = _with_input_grad(model, x, y, loss, create_graph=True)
-    return weight * per_sample_norm(grad, "l1" if q == 1 else "l2")
+    return weight * lp_norm(grad, "l1" if q == 1 else "l2")
 
 
 def gradient_penalty_loss(
@@ -144,7 +144,7 @@ def gradient_penalty_loss(
         return plain_loss(model, x, y, loss=loss)
     out, per_example, grad = _with_input_grad(model, x, y, loss, create_graph=True)
     mean = per_example.mean()
-    penalty = per_sample_norm(grad, "l1" if q == 1 else "l2").mean()
+    penalty = lp_norm(grad, "l1" if q == 1 else "l2").mean()
     return Objective(mean + weight * penalty, mean.detach(), out.detach())
 
 
@@ -155,7 +155,7 @@ def gradient_step(grad: Tensor, *, eps: float, norm: str) -> Tensor:
     if norm == "linf":
         return eps * grad.sign()
     d = grad[0].numel()
-    size = per_sample_norm(grad, "l2").clamp_min(1e-20).view(-1, *[1] * (grad.dim() - 1))
+    size = lp_norm(grad, "l2").clamp_min(1e-20).view(-1, *[1] * (grad.dim() - 1))
     return grad * (eps * math.sqrt(d) / size)
 
 

@@ -1,55 +1,16 @@
-"""Pieces every attack shares: eval mode, precision, per-example norms, the loss/gradient step."""
+"""What an attack optimises: the model, its per-example loss and success test, its gradient."""
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import torch
-from torch import Tensor, nn
+from torch import Tensor
 
 from advgeom.attacks.losses import Criterion, LossFn, check_output, resolve_criterion, resolve_loss
 from advgeom.devices import precision_mode
 from advgeom.errors import InputError
-
-Model = Callable[[Tensor], Tensor]
-
-# Gradient norms below this are treated as zero when normalising (avoids 0/0 without biasing
-# ordinary gradients, unlike torchattacks' additive 1e-10).
-TINY = 1e-20
-
-
-@contextlib.contextmanager
-def eval_mode(model: Model) -> Iterator[None]:
-    """Put every submodule in eval mode and restore each one's own mode afterwards."""
-    if not isinstance(model, nn.Module):
-        yield
-        return
-    modes = [(m, m.training) for m in model.modules()]
-    model.eval()
-    try:
-        yield
-    finally:
-        for m, training in modes:
-            m.training = training
-
-
-def batch_view(v: Tensor, like: Tensor) -> Tensor:
-    """A (batch,) tensor viewed as (batch, 1, ..., 1) to broadcast against ``like``."""
-    return v.view(-1, *([1] * (like.dim() - 1)))
-
-
-def per_sample_norm(v: Tensor, norm: str) -> Tensor:
-    """Norm ("l1", "l2", "linf") per example over non-batch dims, (batch, ...) -> (batch,)."""
-    flat = v.flatten(1)
-    if norm == "l2":
-        return torch.linalg.vector_norm(flat, ord=2, dim=1)
-    if norm == "l1":
-        return flat.abs().sum(dim=1)
-    if norm == "linf":
-        return flat.abs().amax(dim=1)
-    raise InputError(f"norm must be one of 'l1', 'l2', 'linf' (got {norm!r})")
+from advgeom.tensors import Model
 
 
 @dataclass(frozen=True)

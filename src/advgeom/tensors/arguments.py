@@ -1,4 +1,7 @@
-"""Checks of user-supplied attack arguments; each failure is an InputError naming the argument."""
+"""Checks of user-supplied arguments (x, y, eps, bounds, steps, ...).
+
+Each failure is one :class:`~advgeom.errors.InputError` naming the argument and the fix.
+"""
 
 from __future__ import annotations
 
@@ -10,8 +13,7 @@ from torch import Tensor
 
 from advgeom.devices import PRECISIONS
 from advgeom.errors import InputError, check_choice, check_positive
-
-ATTACK_NORMS = ("linf", "l2")
+from advgeom.tensors.norms import ATTACK_NORMS
 
 Scalar = float | Tensor
 Bounds = tuple[float, float] | None

@@ -1,37 +1,58 @@
-"""Norms used by the measurements: per-example l_p norms, dual norms, and eps_p = eps_inf d^(1/p).
+"""Per-example norms, their duals, and the l_p radius matching a pixel-wise size.
 
-Simon-Gabriel et al. (2019), eq. 3: for perturbations of a given pixel-wise size, an l_p threshold
-should scale as ``eps_p = eps_inf * d^(1/p)`` with the input dimension d.
+Norms are strings everywhere: ``"l1"``, ``"l2"``, ``"linf"``. Simon-Gabriel et al. (2019), eq. 3:
+for perturbations of a given pixel-wise size an l_p threshold scales as
+``eps_p = eps_inf * d^(1/p)`` with the input dimension d.
 """
 
 from __future__ import annotations
 
+import torch
 from torch import Tensor
 
-from advgeom.attacks._core import per_sample_norm
 from advgeom.errors import InputError, check_choice, check_positive
 
 NORMS = ("l1", "l2", "linf")
+# The norms the attacks optimise in (l1 balls need their own projections; none is built).
+ATTACK_NORMS = ("linf", "l2")
 _DUAL = {"l1": "linf", "l2": "l2", "linf": "l1"}
 _P = {"l1": 1.0, "l2": 2.0, "linf": float("inf")}
+
+# Norms below this are treated as zero when normalising (avoids 0/0 without biasing ordinary
+# vectors, unlike torchattacks' additive 1e-10).
+TINY = 1e-20
+
+
+def batch_view(v: Tensor, like: Tensor) -> Tensor:
+    """A (batch,) tensor viewed as (batch, 1, ..., 1) to broadcast against ``like``."""
+    return v.view(-1, *([1] * (like.dim() - 1)))
 
 
 def lp_norm(v: Tensor, norm: str) -> Tensor:
     """Per-example norm over all non-batch dimensions.
 
     Args:
-        v: (batch, ...) tensor.
+        v: (batch, ...) tensor; a (batch,) tensor is read as one coordinate per example.
         norm: "l1", "l2" or "linf".
 
     Returns:
         (batch,) tensor of norms.
     """
-    check_choice("norm", norm, NORMS)
     if v.dim() < 1:
         raise InputError(f"v must have a batch dimension (got shape {tuple(v.shape)})")
-    if v.dim() == 1:
-        return v.abs()
-    return per_sample_norm(v, norm)
+    flat = v.reshape(v.shape[0], -1)
+    if norm == "l2":
+        return torch.linalg.vector_norm(flat, ord=2, dim=1)
+    if norm == "l1":
+        return flat.abs().sum(dim=1)
+    if norm == "linf":
+        return flat.abs().amax(dim=1)
+    raise InputError(f"norm must be one of 'l1', 'l2', 'linf' (got {norm!r})")
+
+
+def unit(v: Tensor, norm: str) -> Tensor:
+    """Each row of v divided by its ``norm`` (rows of norm 0 stay 0)."""
+    return v / batch_view(lp_norm(v, norm).clamp_min(TINY), v)
 
 
 def dual_norm(norm: str) -> str:
