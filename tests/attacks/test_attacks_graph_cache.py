@@ -15,7 +15,7 @@ import torch
 from torch import nn
 
 from advgeom.attacks import _engine, _graph
-from advgeom.attacks.pgd import _l2, _linf
+from advgeom.attacks.pgd import make_step
 from advgeom.attacks.problem import make_problem
 
 
@@ -42,13 +42,13 @@ def fake_capture(monkeypatch):
 
 def _run(model, x, y, key, steps=5):
     problem = make_problem(model, x, y, loss=None, is_adversarial=None, targeted=False)
-    state, step = _l2(x, 0.5, 0.1, (0.0, 1.0))
+    state, step = make_step("l2", x, 0.5, 0.1, (0.0, 1.0))
     return _engine._run_graphed(problem, x, y, state, steps, step, False, key)
 
 
 def _eager(model, x, y, steps=5):
     problem = make_problem(model, x, y, loss=None, is_adversarial=None, targeted=False)
-    state, step = _l2(x, 0.5, 0.1, (0.0, 1.0))
+    state, step = make_step("l2", x, 0.5, 0.1, (0.0, 1.0))
     return _engine.run(problem, x, y, state, steps=steps, step=step, early_stop=False)
 
 
@@ -83,10 +83,10 @@ def test_new_capture_when_model_or_constants_change(fake_capture, mlp_factory):
     assert len(fake_capture) == 4
 
 
-@pytest.mark.parametrize("make_step", [_linf, _l2], ids=["linf", "l2"])
+@pytest.mark.parametrize("norm", ["linf", "l2"])
 @pytest.mark.parametrize("per_example_eps", [False, True])
 @pytest.mark.parametrize("logits", [3, 1], ids=["classes", "one-logit"])
-def test_the_captured_step_never_reads_a_value_back_to_the_host(make_step, per_example_eps, logits):
+def test_the_captured_step_never_reads_a_value_back_to_the_host(norm, per_example_eps, logits):
     # A CUDA graph cannot capture a host synchronisation (.item(), a tensor's truth value,
     # boolean indexing, nonzero). Meta tensors have shapes but no values, so any such read in
     # the model call, loss, gradient, success bookkeeping or step raises here, without a GPU.
@@ -101,7 +101,7 @@ def test_the_captured_step_never_reads_a_value_back_to_the_host(make_step, per_e
     y = torch.zeros(6, dtype=torch.long if logits > 1 else torch.float32, device=meta)
     eps = torch.empty(6, device=meta) if per_example_eps else 0.5
     problem = make_problem(model, x, y, loss=None, is_adversarial=None, targeted=False)
-    state, step = make_step(x, eps, 0.1, (0.0, 1.0))
+    state, step = make_step(norm, x, eps, 0.1, (0.0, 1.0))
     loop = _engine.FullLoop(problem, x, y, state, step, record_first=True, own=True)
     loop.one_step()
     loop.one_step()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
+from advgeom.attacks.balls import BALLS
 from advgeom.attacks.losses import (
     LossFn,
     check_class_labels,
@@ -15,7 +16,7 @@ from advgeom.attacks.losses import (
 from advgeom.attacks.problem import Problem
 from advgeom.attacks.result import AttackResult
 from advgeom.errors import InputError
-from advgeom.tensors import TINY, Model, batch_view, lp_norm
+from advgeom.tensors import Model, lp_norm
 
 # The dual of each attack norm: a linear function w.x changes by at most eps * ||w||_dual.
 DUAL = {"l2": "l2", "linf": "l1"}
@@ -70,11 +71,7 @@ def nonfinite(grad: Tensor) -> Tensor:
 
 def ball_project(delta: Tensor, eps: Tensor, norm: str) -> Tensor:
     """Project each row of delta (batch, ...) onto the ``norm`` ball of radius eps (batch,)."""
-    if norm == "linf":
-        e = batch_view(eps, delta)
-        return torch.maximum(torch.minimum(delta, e), -e)
-    factor = (eps / lp_norm(delta, "l2").clamp_min(TINY)).clamp(max=1.0)
-    return delta * batch_view(factor, delta)
+    return BALLS[norm].project_delta(delta, eps)
 
 
 def feasible(grad: Tensor, xa: Tensor, bounds: tuple[float, float]) -> Tensor:

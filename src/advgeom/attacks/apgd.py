@@ -26,12 +26,12 @@ from torch import Tensor
 
 from advgeom.attacks._engine import default_compact_every
 from advgeom.attacks._shared import classifier_problem, nonfinite, raise_if_nonfinite
+from advgeom.attacks.balls import BALLS
 from advgeom.attacks.losses import class_logits, dlr, targeted_dlr
 from advgeom.attacks.problem import Problem
-from advgeom.attacks.random import uniform_ball
 from advgeom.attacks.result import AttackResult
 from advgeom.errors import InputError, check_choice
-from advgeom.tensors import TINY, Model, batch_view, eval_mode, lp_norm
+from advgeom.tensors import Model, batch_view, eval_mode, lp_norm
 from advgeom.tensors import arguments as v
 
 MOMENTUM = 0.75
@@ -185,13 +185,11 @@ class _Run:
         n = x.shape[0]
         e = eps if isinstance(eps, Tensor) else torch.full((n,), eps, dtype=x.dtype,
                                                             device=x.device)
+        self.ball = BALLS[norm]
         s = {"x": x, "y": y, "eps": e, "idx": torch.arange(n, device=x.device)}
-        if norm == "linf":  # ball and box are both boxes: their intersection, once
-            lo, hi = x - batch_view(e, x), x + batch_view(e, x)
-            s["lo"], s["hi"] = (lo, hi) if bounds is None else (lo.clamp(min=bounds[0]),
-                                                               hi.clamp(max=bounds[1]))
+        s.update(self.ball.limits(x, e, bounds))  # every entry has the batch first: compactable
         self.s = s
-        start = x + uniform_ball(x, eps=e, norm=norm, generator=generator) if random_start else x
+        start = x + self.ball.sample(x, e, generator) if random_start else x
         s["xk"] = self._project(start)
         out, s["grad"], s["f"] = self._evaluate(s["xk"], grad=True)
         s["xprev"], s["xbest"], s["gbest"] = s["xk"], s["xk"], s["grad"]
@@ -206,13 +204,7 @@ class _Run:
         self.done: list[dict[str, Tensor]] = []  # finished rows, written out by early stop
 
     def _project(self, xa: Tensor) -> Tensor:
-        s = self.s
-        if self.norm == "linf":
-            return torch.minimum(torch.maximum(xa, s["lo"]), s["hi"])
-        delta = xa - s["x"]
-        factor = (s["eps"] / lp_norm(delta, "l2").clamp_min(TINY)).clamp(max=1.0)
-        xa = s["x"] + delta * batch_view(factor, delta)
-        return xa if self.bounds is None else xa.clamp(*self.bounds)
+        return self.ball.project(xa, self.s, None, self.bounds)
 
     def _evaluate(self, xa: Tensor, *, grad: bool) -> tuple[Tensor, Tensor | None, Tensor]:
         """Output, input gradient (None without ``grad``) and objective (batch,) at xa."""
@@ -228,11 +220,7 @@ class _Run:
         """x_{k+1} from x_k: projected ascent step, then (after the first step) momentum."""
         s = self.s
         g = s["grad"]
-        if self.norm == "linf":
-            direction = g.sign()
-        else:
-            direction = g / batch_view(lp_norm(g, "l2").clamp_min(TINY), g)
-        z = self._project(s["xk"] + batch_view(s["eta"], g) * direction)
+        z = self._project(s["xk"] + batch_view(s["eta"], g) * self.ball.direction(g))
         if k > 0:
             z = self._project(s["xk"] + MOMENTUM * (z - s["xk"])
                               + (1 - MOMENTUM) * (s["xk"] - s["xprev"]))

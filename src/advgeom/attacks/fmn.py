@@ -24,13 +24,13 @@ from torch import Tensor
 
 from advgeom.attacks._shared import (
     DUAL,
-    ball_project,
     classifier_problem,
     clip,
     finish_minimal,
     nonfinite,
     raise_if_nonfinite,
 )
+from advgeom.attacks.balls import BALLS
 from advgeom.attacks.losses import margin
 from advgeom.attacks.problem import Problem
 from advgeom.attacks.result import AttackResult
@@ -161,7 +161,7 @@ def _iterate(
                 eps = torch.minimum(eps, worst)
             step = _cosine(*alpha, i, steps) / lp_norm(grad, "l2").clamp_min(TINY)
             delta = delta - grad * batch_view(step, grad)
-            delta = clip(x + ball_project(delta, eps, norm), bounds) - x
+            delta = clip(x + BALLS[norm].project_delta(delta, eps), bounds) - x
     raise_if_nonfinite(bad, "fmn")
     return best, first >= 0, first
 

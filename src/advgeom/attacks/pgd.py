@@ -6,11 +6,11 @@ import torch
 from torch import Tensor
 
 from advgeom.attacks import _engine
+from advgeom.attacks.balls import BALLS, NormBall
 from advgeom.attacks.losses import Criterion, LossFn
 from advgeom.attacks.problem import Problem, make_problem
-from advgeom.attacks.random import uniform_ball
 from advgeom.attacks.result import AttackResult
-from advgeom.tensors import TINY, Model, batch_view, eval_mode, lp_norm
+from advgeom.tensors import Model, batch_view, eval_mode, lp_norm
 from advgeom.tensors import arguments as v
 
 Scalar = float | Tensor
@@ -162,11 +162,11 @@ def run_pgd(
     """One PGD run on validated arguments (the body of :func:`pgd`, reused by other attacks)."""
     sign = 1.0 if problem.ascend else -1.0
     signed_step = sign * step_size
-    state, step = (_linf if norm == "linf" else _l2)(x, eps, signed_step, bounds)
+    state, step = make_step(norm, x, eps, signed_step, bounds)
     x_start = x
     if random_start:
-        x_start = x + uniform_ball(x, eps=eps, norm=norm, generator=generator)
-        x_start = _project_start(x_start, state, norm, bounds)
+        nb = step.ball
+        x_start = nb.project_(x + nb.sample(x, eps, generator), state, step.eps, bounds)
     graph_key = None
     if cuda_graph:  # the step's Python constants are baked into a captured graph
         graph_key = ("pgd", norm, _const(eps), _const(signed_step), bounds)
@@ -205,54 +205,35 @@ def finish(
     return AttackResult(trace.x, success, first, loss, dist)
 
 
-def _project_start(
-    x_start: Tensor, state: dict[str, Tensor], norm: str, bounds: tuple[float, float] | None
-) -> Tensor:
-    if norm == "linf":
-        return torch.clamp(x_start, state["lo"], state["hi"])
-    return x_start if bounds is None else x_start.clamp(*bounds)
+class _Step:
+    """One PGD step on the iterates, in place: ``xa += step * direction(grad)``, then project.
+
+    Constants (a number eps / step size, the box) are attributes, so a CUDA graph can bake them
+    in; per-example values (a (batch,) eps or step size, the ball's limits) live in the state
+    dict, which early stop re-indexes.
+    """
+
+    def __init__(self, ball: NormBall, eps: Scalar, step: Scalar, bounds) -> None:
+        self.ball, self.bounds = ball, bounds
+        self.eps = None if isinstance(eps, Tensor) else eps
+        self.step = None if isinstance(step, Tensor) else step
+        self._eps, self._step = eps, step
+
+    def state(self, x: Tensor) -> dict[str, Tensor]:
+        state = self.ball.limits(x, self._eps, self.bounds)
+        if self.step is None:
+            state["step"] = self._step
+        return state
+
+    def __call__(self, xa: Tensor, grad: Tensor, st: dict[str, Tensor]) -> None:
+        s = batch_view(st["step"], xa) if self.step is None else self.step
+        xa.add_(self.ball.direction(grad) * s)
+        self.ball.project_(xa, st, self.eps, self.bounds)
 
 
-def _linf(x: Tensor, eps: Scalar, step: Scalar, bounds: tuple[float, float] | None):
-    """l_inf: ball and box are both boxes, so their intersection is precomputed once."""
-    e = batch_view(eps, x) if isinstance(eps, Tensor) else eps
-    lo, hi = x - e, x + e
-    if bounds is not None:
-        lo.clamp_(min=bounds[0])
-        hi.clamp_(max=bounds[1])
-    state = {"lo": lo, "hi": hi}
-    if isinstance(step, Tensor):
-        state["step"] = batch_view(step, x)
-
-    def linf_step(xa: Tensor, grad: Tensor, st: dict[str, Tensor]) -> None:
-        grad.sign_()
-        if isinstance(step, Tensor):
-            xa.addcmul_(grad, st["step"])
-        else:
-            xa.add_(grad, alpha=step)
-        xa.clamp_(min=st["lo"], max=st["hi"])
-
-    return state, linf_step
-
-
-def _l2(x: Tensor, eps: Scalar, step: Scalar, bounds: tuple[float, float] | None):
-    """l2: normalised gradient step, radial projection onto the ball, then the box."""
-    state = {"x": x}
-    if isinstance(eps, Tensor):
-        state["eps"] = eps
-    if isinstance(step, Tensor):
-        state["step"] = step
-
-    def l2_step(xa: Tensor, grad: Tensor, st: dict[str, Tensor]) -> None:
-        s = st["step"] if isinstance(step, Tensor) else step
-        gnorm = lp_norm(grad, "l2").clamp_min_(TINY)
-        xa.addcmul_(grad, batch_view(s / gnorm, xa))
-        delta = xa - st["x"]
-        e = st["eps"] if isinstance(eps, Tensor) else eps
-        factor = (e / lp_norm(delta, "l2").clamp_min_(TINY)).clamp_(max=1.0)
-        torch.addcmul(st["x"], delta, batch_view(factor, xa), out=xa)
-        if bounds is not None:
-            # Clipping a point of the ball to a box containing x only shrinks |delta_i|.
-            xa.clamp_(bounds[0], bounds[1])
-
-    return state, l2_step
+def make_step(
+    norm: str, x: Tensor, eps: Scalar, step_size: Scalar, bounds: tuple[float, float] | None
+) -> tuple[dict[str, Tensor], _Step]:
+    """The PGD step of ``norm`` around x and its per-example state (signed step: < 0 descends)."""
+    step = _Step(BALLS[norm], eps, step_size, bounds)
+    return step.state(x), step
