@@ -18,7 +18,12 @@ l_inf, ``--fmn-steps``, the same step sizes and gamma) vs Foolbox's ``L2FMNAttac
 ``LInfFMNAttack``; DeepFool's candidate gradients on a 10-class version of the net, one backward
 per class (what ``deepfool`` does) vs one vmapped backward (``jacobian``); APGD-CE l_inf at
 ``--apgd-eps`` (``--steps`` iterations, one restart, no early stop) vs torchattacks' ``APGD``,
-plus advgeom with early stop. Each table also prints what the attack
+plus advgeom with early stop; the standard evaluation (``--attacks evaluate``: APGD-CE, APGD-T,
+FAB-T, Square) vs the same ensemble of torchattacks' attacks at AutoAttack's settings (100 steps;
+equal work) and vs torchattacks' ``AutoAttack(version="standard")`` as shipped (10 steps), on a
+10-class CNN (the
+ensemble's targeted DLR needs >= 4 classes, which the sphere net does not have), no warm-up
+round (one evaluation is long). Each table also prints what the attack
 found (median distance, or robust accuracy), so speed is never bought with strength.
 
 Usage:
@@ -41,7 +46,7 @@ import torch.nn.functional as F
 from _timing import describe, measure, report
 from torch import Tensor, nn
 
-from advgeom.attacks import apgd, deepfool, fmn, pgd
+from advgeom.attacks import apgd, deepfool, evaluate, fmn, pgd
 from advgeom.models import ReLUMLP
 
 PEERS = ("torchattacks", "foolbox")
@@ -323,6 +328,64 @@ def bench_apgd(args, device, model) -> None:
     print("robust accuracy: " + ", ".join(f"{k} {v:.3f}" for k, v in acc.items()))
 
 
+def small_cnn(device: torch.device) -> nn.Module:
+    """A 10-class CNN on 1 x 16 x 16 inputs: the evaluation needs >= 4 classes (targeted DLR)."""
+    torch.manual_seed(0)  # the benchmark script's own seed, not library code
+    return nn.Sequential(
+        nn.Conv2d(1, 16, 3, padding=1), nn.ReLU(), nn.Conv2d(16, 32, 3, stride=2, padding=1),
+        nn.ReLU(), nn.Flatten(), nn.Linear(32 * 8 * 8, 10),
+    ).to(device).eval()
+
+
+def bench_evaluate(args, device, _model) -> None:
+    model = small_cnn(device)
+    g = torch.Generator().manual_seed(1)
+    x = torch.rand(args.eval_batch, 1, 16, 16, generator=g).to(device)
+    with torch.no_grad():
+        y = model(x).argmax(1)
+    eps, acc = args.eval_eps, {}
+
+    def ours() -> Tensor:
+        r = evaluate(model, x, y, eps=eps, norm="linf", bounds=(0.0, 1.0))
+        acc["advgeom"] = r.robust_accuracy
+        return r.robust
+
+    fns = {"advgeom": ours}
+    try:
+        import torchattacks
+
+        shipped = torchattacks.AutoAttack(model, norm="Linf", eps=eps, version="standard",
+                                          n_classes=10, seed=0)
+        # torchattacks' "standard" keeps APGD's, APGD-T's and FAB's default 10 steps; AutoAttack
+        # (and advgeom) run 100. Equal work is the same ensemble at the reference's settings.
+        kw = dict(eps=eps, norm="Linf", seed=0, n_restarts=1)
+        reference = torchattacks.MultiAttack([
+            torchattacks.APGD(model, steps=100, loss="ce", **kw),
+            torchattacks.APGDT(model, steps=100, n_classes=10, **kw),
+            torchattacks.FAB(model, steps=100, multi_targeted=True, n_classes=10, **kw),
+            torchattacks.Square(model, n_queries=5000, **kw),
+        ])
+
+        def theirs(atk, name):
+            def run() -> Tensor:
+                adv = atk(x, y)
+                with torch.no_grad():
+                    robust = model(adv).argmax(1) == y
+                acc[name] = robust.float().mean().item()
+                return robust
+            return run
+
+        fns["torchattacks 100 steps"] = theirs(reference, "torchattacks 100 steps")
+        fns["torchattacks AutoAttack"] = theirs(shipped, "torchattacks AutoAttack")
+    except ImportError:
+        print("torchattacks not installed: see benchmarks/README.md")
+    times = measure(fns, args.eval_repeats, device, warmup=False)
+    title = (f"standard evaluation (APGD-CE, APGD-T, FAB-T, Square) l_inf eps {eps:.4f}, "
+             f"10-class CNN, batch {x.shape[0]}")
+    report(f"{title} ({args.eval_repeats} repeats)", times, ("torchattacks 100 steps",))
+    print("robust accuracy: " + ", ".join(f"{k} {v:.3f}" for k, v in acc.items()))
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("--batch", type=int, nargs="+", default=[500, 10_000])
@@ -341,12 +404,16 @@ def main() -> None:
     )
     p.add_argument("--no-early-stop", action="store_true")
     p.add_argument("--attacks", nargs="+", default=["pgd", "early-stop"],
-                   choices=["pgd", "early-stop", "deepfool", "jacobian", "fmn", "apgd"],
+                   choices=["pgd", "early-stop", "deepfool", "jacobian", "fmn", "apgd",
+                            "evaluate"],
                    help="comparisons to run (default: pgd early-stop)")
     p.add_argument("--fmn-steps", type=int, default=100)
     p.add_argument("--apgd-eps", type=float, default=0.045,
                    help="APGD radius (default 0.045: about the untrained net's median l_inf "
                    "distance, so about half the examples break)")
+    p.add_argument("--eval-batch", type=int, default=200, help="examples of the evaluation")
+    p.add_argument("--eval-eps", type=float, default=0.01, help="l_inf radius of the evaluation")
+    p.add_argument("--eval-repeats", type=int, default=3)
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's)")
     args = p.parse_args()
     if args.threads:
@@ -363,7 +430,7 @@ def main() -> None:
     if "early-stop" in args.attacks and not args.no_early_stop:
         early_stop(args, device, model)
     benches = {"deepfool": bench_deepfool, "jacobian": bench_jacobian, "fmn": bench_fmn,
-               "apgd": bench_apgd}
+               "apgd": bench_apgd, "evaluate": bench_evaluate}
     for name, bench in benches.items():
         if name in args.attacks:
             bench(args, device, model)

@@ -101,7 +101,7 @@ def test_probability_outputs(case):
     # Rows that sum to 1 but leave [0, 1] are not probabilities.
     shift = torch.tensor([0.5, -0.5, 0.0])
     shifted = probability_outputs(lambda t: torch.softmax(model(t), 1) + shift, x)
-    assert not shifted.tripped and shifted.value <= 1e-4
+    assert not shifted.tripped and shifted.value > 1e-4  # the value alone decides
 
 
 def test_probability_outputs_does_not_apply_to_one_logit(case):

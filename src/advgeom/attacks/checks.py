@@ -74,8 +74,10 @@ def probability_outputs(model: Model, x: Tensor) -> CheckResult:
 
     Tripped when every output of a (batch, C) model lies in [0, 1] with rows summing to 1, or is
     <= 0 with rows of logsumexp 0 (both within ``PROBABILITY_TOL``): margin and DLR losses then
-    saturate and the attacks under-report. One-logit and non-classifier outputs cannot be told
-    apart from logits; for them the check does not apply (not tripped, value NaN).
+    saturate and the attacks under-report. The value is the smaller of the two deviations (from
+    normalised rows or from the range), so ``tripped == value <= PROBABILITY_TOL``. One-logit
+    and non-classifier outputs cannot be told apart from logits; for them the check does not
+    apply (not tripped, value NaN).
 
     Args:
         model: maps x (batch, *input_shape) to its output.
@@ -91,11 +93,12 @@ def probability_outputs(model: Model, x: Tensor) -> CheckResult:
                            f"does not apply: model output has shape {tuple(out.shape)}, not "
                            "(batch, classes) logits")
     out = out.double()  # a sum over many classes must not itself drift by 1e-4
-    dev_p = float((out.sum(1) - 1).abs().max())
-    dev_lp = float(out.logsumexp(1).abs().max())
-    probs = bool(((out >= -PROBABILITY_TOL) & (out <= 1 + PROBABILITY_TOL)).all())
-    probs = probs and dev_p <= PROBABILITY_TOL
-    log_probs = bool((out <= PROBABILITY_TOL).all()) and dev_lp <= PROBABILITY_TOL
+    # One deviation per reading, so that the value alone decides: how far the rows are from
+    # normalised, or the entries from [0, 1] (probabilities) / (-inf, 0] (log-probabilities).
+    below, above = float((-out).clamp_min(0).max()), float(out.clamp_min(0).max())
+    dev_p = max(float((out.sum(1) - 1).abs().max()), below, float((out - 1).clamp_min(0).max()))
+    dev_lp = max(float(out.logsumexp(1).abs().max()), above)
+    probs, log_probs = dev_p <= PROBABILITY_TOL, dev_lp <= PROBABILITY_TOL
     if probs or log_probs:
         kind, dev = ("probabilities", dev_p) if probs else ("log-probabilities", dev_lp)
         return CheckResult(name, True, dev, PROBABILITY_TOL,

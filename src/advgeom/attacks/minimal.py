@@ -16,63 +16,23 @@ minimal distances, or from one PGD run over the K copies of the batch with a per
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import torch
 from torch import Tensor
 
+from advgeom.attacks._minimal_norm import ATTACK_METHODS, BEST_OF, best_of, by_attack
+from advgeom.attacks.evaluate import evaluate_radii
 from advgeom.attacks.losses import Criterion, LossFn
 from advgeom.attacks.pgd import pgd, run_pgd
 from advgeom.attacks.problem import Problem, make_problem
+from advgeom.attacks.result import MinimalResult, RobustnessCurve
 from advgeom.errors import InputError, check_choice
 from advgeom.tensors import Model, batch_view, eval_mode
 from advgeom.tensors import arguments as v
 
-METHODS = ("path", "bisection")
-
-
-@dataclass(frozen=True)
-class MinimalResult:
-    """Per-example minimal adversarial distance found by an attack.
-
-    Attributes:
-        distance: (batch,) ``||x_adv - x||`` in the attack norm; ``inf`` where none was found
-            within ``max_eps``; 0 for clean errors.
-        x_adv: (batch, *input_shape) an adversarial input at that distance (where found).
-        success: (batch,) bool, whether an adversarial input was found.
-    """
-
-    distance: Tensor
-    x_adv: Tensor
-    success: Tensor
-
-    def success_matrix(self, eps: Sequence[float] | Tensor) -> Tensor:
-        """(K, batch) bool: an adversarial input within eps_k was found for example i."""
-        e = torch.as_tensor(eps, dtype=self.distance.dtype, device=self.distance.device)
-        return self.distance.unsqueeze(0) <= e.reshape(-1, 1)
-
-    def robust_accuracy(self, eps: Sequence[float] | Tensor) -> Tensor:
-        """(K,) fraction of examples with no adversarial input found within eps_k."""
-        return 1.0 - self.success_matrix(eps).float().mean(dim=1)
-
-
-@dataclass(frozen=True)
-class RobustnessCurve:
-    """Robust accuracy against a list of radii.
-
-    Attributes:
-        eps: (K,) the radii, as given.
-        success: (K, batch) bool, the attack found an adversarial input within eps_k; monotone
-            in eps (an input found at a smaller radius also counts at every larger one).
-    """
-
-    eps: Tensor
-    success: Tensor
-
-    @property
-    def robust_accuracy(self) -> Tensor:
-        """(K,) fraction of examples not broken at each eps."""
-        return 1.0 - self.success.float().mean(dim=1)
+PGD_METHODS = ("path", "bisection")
+METHODS = (*PGD_METHODS, *ATTACK_METHODS, "best")
+CURVE_METHODS = ("pgd", "minimal", "evaluate", *METHODS)
 
 
 def minimal_distance(
@@ -100,8 +60,11 @@ def minimal_distance(
             x is (batch, *input_shape), y is (batch,).
         max_eps: largest radius searched (> 0).
         norm: "l2" or "linf".
-        method: "path" (one early-stopped run plus a line search) or "bisection" on eps.
-        steps: PGD steps per run.
+        method: "path" (one early-stopped PGD run plus a line search), "bisection" on eps,
+            a minimal-norm attack ("deepfool", "fmn", "fab"; class logits, untargeted), or
+            "best": per example the smallest of DeepFool, FMN and "path", with the winner in
+            ``MinimalResult.method``.
+        steps: PGD steps per run (the minimal-norm attacks' steps too).
         rel_step_size: PGD step as a fraction of the radius (of ``max_eps`` for "path", of the
             probed eps for "bisection"); default ``2.5 / steps``.
         search_steps: bisection probes on eps ("bisection").
@@ -127,6 +90,17 @@ def minimal_distance(
     )
     bounds = v.check_bounds(bounds, x)
     v.check_precision(precision)
+    if method not in PGD_METHODS:
+        _check_logit_method(method, loss, targeted, is_adversarial)
+        opts = dict(max_eps=float(max_eps), norm=norm, steps=steps, bounds=bounds)
+        if method != "best":
+            return by_attack(method, model, x, y, **opts)
+        found = {m: by_attack(m, model, x, y, **opts) for m in BEST_OF if m != "path"}
+        found["path"] = minimal_distance(model, x, y, method="path", max_eps=max_eps, norm=norm,
+                                         steps=steps, rel_step_size=rel_step_size,
+                                         refine_steps=refine_steps, bounds=bounds,
+                                         precision=precision)
+        return best_of({m: found[m] for m in BEST_OF})
     with eval_mode(model):
         problem = make_problem(model, x, y, loss=loss, is_adversarial=is_adversarial,
                                targeted=targeted, precision=precision,
@@ -135,6 +109,15 @@ def minimal_distance(
         if method == "path":
             return _path(problem, x, y, max_eps, rel, refine_steps, opts)
         return _bisection(problem, x, y, max_eps, rel, search_steps, opts)
+
+
+def _check_logit_method(method, loss, targeted, is_adversarial) -> None:
+    """The minimal-norm attacks are untargeted attacks on class logits."""
+    if loss is not None or targeted or is_adversarial is not None:
+        raise InputError(
+            f"method {method!r} attacks class logits, untargeted: loss, targeted and "
+            "is_adversarial apply to method 'path' or 'bisection' only"
+        )
 
 
 def _pgd(problem: Problem, x: Tensor, y: Tensor, eps, step_size, opts: dict):
@@ -212,26 +195,35 @@ def robustness_curve(
     targeted: bool = False,
     is_adversarial: Criterion | None = None,
     precision: str = "fp32",
+    protocol: str = "standard",
+    seed: int = 0,
 ) -> RobustnessCurve:
-    """Which examples the attack breaks at each of K radii, from one run.
+    """Which examples the attack breaks at each of K radii.
 
     ``method="pgd"``: one early-stopped PGD run over the K copies of the batch, copy k with radius
-    eps_k and step ``rel_step_size * eps_k`` (memory K x batch x input); ``method="minimal"``: one
-    :func:`minimal_distance` "path" run up to ``max(eps)``, then ``distance <= eps_k``.
+    eps_k and step ``rel_step_size * eps_k`` (memory K x batch x input). ``method="evaluate"``: the
+    :func:`~advgeom.attacks.evaluate.evaluate` ensemble (``protocol``, ``seed``) at each eps from
+    the smallest up, each on the examples no smaller radius broke. A :func:`minimal_distance`
+    method ("minimal" = "path", "bisection", "deepfool", "fmn", "fab", "best"): one run up to
+    ``max(eps)``, then ``distance <= eps_k``.
 
     Args:
         model, x, y, norm, steps, rel_step_size, bounds, loss, targeted, is_adversarial,
             precision: as in :func:`minimal_distance`; x is (batch, *input_shape).
         eps: K radii >= 0.
-        method: "pgd" or "minimal".
+        method: "pgd", "evaluate", "minimal" or another :func:`minimal_distance` method.
+        protocol, seed: of ``method="evaluate"``.
 
     Returns:
         RobustnessCurve with ``eps`` (K,), ``success`` (K, batch) and ``robust_accuracy`` (K,).
     """
     x = v.check_x(x)
-    check_choice("method", method, ("pgd", "minimal"))
+    check_choice("method", method, CURVE_METHODS)
     y = v.check_y(y, x)
     e = _check_eps_list(eps, x)
+    if method == "evaluate":
+        _check_logit_method(method, loss, targeted, is_adversarial)
+        return RobustnessCurve(e, _evaluated(model, x, y, e, norm, bounds, protocol, seed))
     opts = dict(
         norm=norm,
         steps=steps,
@@ -241,13 +233,20 @@ def robustness_curve(
         is_adversarial=is_adversarial,
         precision=precision,
     )
-    if method == "minimal":
-        rel = rel_step_size
+    if method != "pgd":
         res = minimal_distance(
-            model, x, y, max_eps=max(float(e.max()), 1e-12), rel_step_size=rel, **opts
+            model, x, y, max_eps=max(float(e.max()), 1e-12), rel_step_size=rel_step_size,
+            method="path" if method == "minimal" else method, **opts
         )
         return RobustnessCurve(e, res.success_matrix(e))
     return RobustnessCurve(e, _tiled_pgd(model, x, y, e, rel_step_size, opts))
+
+
+def _evaluated(model, x, y, e: Tensor, norm, bounds, protocol, seed) -> Tensor:
+    """(K, batch) success of the ensemble at each eps (monotone: see ``evaluate_radii``)."""
+    runs = evaluate_radii(model, x, y, eps=e.tolist(), norm=norm, protocol=protocol,
+                          bounds=bounds, seed=seed)
+    return torch.stack([~r.robust for r in runs])
 
 
 def _tiled_pgd(model: Model, x: Tensor, y: Tensor, e: Tensor, rel: float | None, opts) -> Tensor:

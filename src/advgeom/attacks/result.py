@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
+import torch
 from torch import Tensor
 
 
@@ -50,6 +52,54 @@ class AttackResult:
             a[rows] = b[take]
             merged.append(a)
         return AttackResult(*merged)
+
+
+@dataclass(frozen=True)
+class MinimalResult:
+    """Per-example minimal adversarial distance found by an attack.
+
+    Attributes:
+        distance: (batch,) ``||x_adv - x||`` in the attack norm; ``inf`` where none was found
+            within ``max_eps``; 0 for clean errors.
+        x_adv: (batch, *input_shape) an adversarial input at that distance (where found).
+        success: (batch,) bool, whether an adversarial input was found.
+        method: per example, the method whose perturbation is ``x_adv`` ("deepfool", "fmn",
+            "path", ...; "clean" for clean errors, None where none was found); None when one
+            method ran.
+    """
+
+    distance: Tensor
+    x_adv: Tensor
+    success: Tensor
+    method: tuple[str | None, ...] | None = None
+
+    def success_matrix(self, eps: Sequence[float] | Tensor) -> Tensor:
+        """(K, batch) bool: an adversarial input within eps_k was found for example i."""
+        e = torch.as_tensor(eps, dtype=self.distance.dtype, device=self.distance.device)
+        return self.distance.unsqueeze(0) <= e.reshape(-1, 1)
+
+    def robust_accuracy(self, eps: Sequence[float] | Tensor) -> Tensor:
+        """(K,) fraction of examples with no adversarial input found within eps_k."""
+        return 1.0 - self.success_matrix(eps).float().mean(dim=1)
+
+
+@dataclass(frozen=True)
+class RobustnessCurve:
+    """Robust accuracy against a list of radii.
+
+    Attributes:
+        eps: (K,) the radii, as given.
+        success: (K, batch) bool, the attack found an adversarial input within eps_k; monotone
+            in eps (an input found at a smaller radius also counts at every larger one).
+    """
+
+    eps: Tensor
+    success: Tensor
+
+    @property
+    def robust_accuracy(self) -> Tensor:
+        """(K,) fraction of examples not broken at each eps."""
+        return 1.0 - self.success.float().mean(dim=1)
 
 
 def _fields(r: AttackResult) -> tuple[Tensor, ...]:
