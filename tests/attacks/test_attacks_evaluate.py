@@ -108,6 +108,13 @@ def test_two_classes_skip_the_targeted_apgd_and_say_so():
     assert "untargeted" in r.notes["fab-t"]
 
 
+def test_a_softmax_model_is_evaluated_with_a_warning():
+    model, x, y, exact = linear_case(n=16)
+    r = evaluate(nn.Sequential(model, nn.Softmax(1)), x, y, eps=0.1, protocol="fast")
+    assert "probabilities" in r.notes["probability_outputs"]
+    assert "probability_outputs" not in evaluate(model, x, y, eps=0.1, protocol="fast").notes
+
+
 @pytest.mark.parametrize(
     ("kwargs", "field"),
     [

@@ -29,6 +29,7 @@ from torch import Tensor
 from advgeom import progress
 from advgeom.attacks._shared import classifier_problem
 from advgeom.attacks.apgd import apgd
+from advgeom.attacks.checks import probability_outputs, randomized
 from advgeom.attacks.fab import fab
 from advgeom.attacks.losses import class_logits, cross_entropy
 from advgeom.attacks.square import square
@@ -67,7 +68,8 @@ class Evaluation:
             ``attacks[k - 1]``.
         x_adv: (batch, *input_shape) the adversarial input where broken (x for clean errors and
             robust examples).
-        notes: per attack that ran a variant or was skipped, why.
+        notes: per attack that ran a variant or was skipped, why; and warnings about the model
+            (``probability_outputs``, ``randomized``: see :mod:`advgeom.attacks.checks`).
     """
 
     eps: float
@@ -156,7 +158,7 @@ def evaluate(
         with torch.no_grad():
             logits = class_logits(model(x))
         broken_by = torch.where(logits.argmax(1) == y, -1, 0)
-        x_adv, notes = x.clone(), {}
+        x_adv, notes = x.clone(), _model_warnings(model, x)
         generator = torch.Generator().manual_seed(seed)
         plan = [(name, _runner(name, spec, classes, notes)) for name in spec.attacks]
         plan = [(name, run) for name, run in plan if run is not None]
@@ -212,6 +214,16 @@ def evaluate_radii(
         Evaluation(radii[k], norm, protocol, attacks, found[k][0] < 0, *found[k], notes)
         for k in range(len(radii))
     ]
+
+
+def _model_warnings(model: Model, x: Tensor) -> dict[str, str]:
+    """Notes for models whose evaluation would be silently wrong: probability outputs (margin and
+    DLR saturate) and randomness (one draw of a random model is not its robustness)."""
+    notes = {}
+    for check in (probability_outputs(model, x), randomized(model, x)):
+        if check.tripped:
+            notes[check.name] = "warning: " + check.message
+    return notes
 
 
 def _check_eps_scale(eps: float, norm: str, bounds, x: Tensor) -> None:
