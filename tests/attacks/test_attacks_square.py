@@ -6,7 +6,8 @@ import pytest
 import torch
 from torch import nn
 
-from advgeom.attacks.square import p_schedule, square, window_side
+from advgeom.attacks._square_windows import p_schedule, window_side
+from advgeom.attacks.square import square
 from advgeom.errors import InputError
 
 N_ID = 16  # examples of the iterate checks; coordinate 0 of example i is i / (N_ID - 1)

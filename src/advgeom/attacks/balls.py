@@ -27,8 +27,11 @@ Scalar = float | Tensor
 Bounds = tuple[float, float] | None
 
 
-def _rand(kind: str, shape: tuple[int, ...], like: Tensor, generator: torch.Generator | None):
-    # Sample on the generator's device, then move: a CPU generator then also serves CUDA inputs.
+def draw(kind: str, shape: tuple[int, ...], like: Tensor, generator: torch.Generator | None):
+    """Uniform [0, 1) (``kind="uniform"``) or standard normal numbers, ``like``'s dtype and device.
+
+    Drawn on the generator's device, then moved: a CPU generator then also serves CUDA inputs.
+    """
     device = generator.device if generator is not None else like.device
     fn = torch.rand if kind == "uniform" else torch.randn
     return fn(shape, generator=generator, device=device, dtype=like.dtype).to(like.device)
@@ -77,7 +80,7 @@ class LinfBall(NormBall):
     norm = "linf"
 
     def sample(self, x: Tensor, eps: Scalar, generator: torch.Generator | None) -> Tensor:
-        return (2 * _rand("uniform", tuple(x.shape), x, generator) - 1) * _radius(eps, x)
+        return (2 * draw("uniform", tuple(x.shape), x, generator) - 1) * _radius(eps, x)
 
     def direction(self, grad: Tensor) -> Tensor:
         return grad.sign()
@@ -112,9 +115,9 @@ class L2Ball(NormBall):
         # E||delta|| = eps d / (d + 1). torchattacks' PGDL2 draws eps * U (mean eps / 2), which
         # piles starts up near the centre of a high-dimensional ball
         # (Harry24k/adversarial-attacks-pytorch#161).
-        direction = _rand("normal", tuple(x.shape), x, generator)
+        direction = draw("normal", tuple(x.shape), x, generator)
         direction /= batch_view(lp_norm(direction, "l2").clamp_min(1e-30), x)
-        radius = _rand("uniform", (x.shape[0],), x, generator).pow(1.0 / x[0].numel())
+        radius = draw("uniform", (x.shape[0],), x, generator).pow(1.0 / x[0].numel())
         return direction * batch_view(radius, x) * _radius(eps, x)
 
     def direction(self, grad: Tensor) -> Tensor:

@@ -22,15 +22,24 @@ reference draws one window for the whole batch).
 
 from __future__ import annotations
 
-import math
 from dataclasses import fields
-from functools import lru_cache
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 
 from advgeom.attacks._shared import classifier_problem, clip
+from advgeom.attacks._square_windows import (
+    channel_norm,
+    grid,
+    p_schedule,
+    patterns,
+    random_signs,
+    tiles,
+    window,
+    window_index,
+    window_side,
+)
 from advgeom.attacks.losses import class_logits, margin
 from advgeom.attacks.problem import Problem
 from advgeom.attacks.result import AttackResult
@@ -39,11 +48,6 @@ from advgeom.tensors import TINY, Model, batch_view, eval_mode, lp_norm
 from advgeom.tensors import arguments as v
 
 LOSSES = ("margin", "ce")
-# (query fraction in 1/10000 up to which, divisor of p_init), AutoAttack's ``p_selection``.
-SCHEDULE = ((10, 1), (50, 2), (200, 4), (500, 8), (1000, 16), (2000, 32), (4000, 64),
-            (6000, 128), (8000, 256))
-
-
 def _targeted_margin(output: Tensor, target: Tensor) -> Tensor:
     return -margin(output, target)
 
@@ -63,23 +67,6 @@ OBJECTIVES = {
     ("ce", False): _neg_ce,
     ("ce", True): _ce,
 }
-
-
-def p_schedule(i: int, queries: int, p_init: float) -> float:
-    """The fraction p of the image a window covers at iteration ``i`` (0-based) of ``queries``."""
-    it = int(i / queries * 10000)
-    for edge, divisor in SCHEDULE:
-        if it <= edge:
-            return p_init / divisor
-    return p_init / 512
-
-
-def window_side(p: float, h: int, w: int, norm: str) -> tuple[int, int]:
-    """The window (rows, columns): side ``round(sqrt(p h w))`` (l2: odd, >= 3), clipped to h x w."""
-    s = max(int(round(math.sqrt(p * h * w))), 1 if norm == "linf" else 3)
-    if norm == "l2" and s % 2 == 0:
-        s += 1
-    return min(s, h), min(s, w)
 
 
 def square(
@@ -192,86 +179,6 @@ def _merge(old: AttackResult, new: AttackResult, idx: Tensor, *, everything: boo
     return AttackResult(**merged)
 
 
-def _uniform(shape: tuple[int, ...], like: Tensor, generator: torch.Generator | None) -> Tensor:
-    # Drawn on the generator's device, then moved: a CPU generator also serves CUDA inputs.
-    device = generator.device if generator is not None else like.device
-    u = torch.rand(shape, generator=generator, device=device, dtype=like.dtype)
-    return u.to(like.device)
-
-
-def _signs(shape: tuple[int, ...], like: Tensor, generator: torch.Generator | None) -> Tensor:
-    return (_uniform(shape, like, generator) < 0.5).to(like.dtype) * 2 - 1
-
-
-def _offsets(n: int, room: int, like: Tensor, generator: torch.Generator | None) -> Tensor:
-    """(n,) long, uniform in {0, ..., room} (the reference never draws ``room`` itself)."""
-    u = _uniform((n,), like, generator)
-    return (u * (room + 1)).long().clamp_max(room)
-
-
-def _grid(x: Tensor) -> tuple[int, int, int]:
-    """(C, H, W) of the layout the windows live in: an image, or one row of numel entries."""
-    return tuple(x.shape[1:]) if x.dim() == 4 else (1, 1, x[0].numel())
-
-
-def _window(n: int, h: int, w: int, sh: int, sw: int, like: Tensor, generator) -> tuple:
-    """A random sh x sw window per example: (mask (n, 1, h, w) bool, top (n,), left (n,))."""
-    top = _offsets(n, h - sh, like, generator)
-    left = _offsets(n, w - sw, like, generator)
-    rows = torch.arange(h, device=like.device)
-    cols = torch.arange(w, device=like.device)
-    in_rows = (rows >= top[:, None]) & (rows < top[:, None] + sh)
-    in_cols = (cols >= left[:, None]) & (cols < left[:, None] + sw)
-    return (in_rows[:, :, None] & in_cols[:, None, :]).unsqueeze(1), top, left
-
-
-def _window_index(top: Tensor, left: Tensor, sh: int, sw: int, c: int) -> tuple[Tensor, ...]:
-    """Advanced indices of each example's window: t[index] is (n, c, sh, sw)."""
-    n, device = top.shape[0], top.device
-    batch = torch.arange(n, device=device).view(n, 1, 1, 1)
-    chan = torch.arange(c, device=device).view(1, c, 1, 1)
-    rows = (top[:, None] + torch.arange(sh, device=device)).view(n, 1, sh, 1)
-    cols = (left[:, None] + torch.arange(sw, device=device)).view(n, 1, 1, sw)
-    return batch, chan, rows, cols
-
-
-def _rings(a: int, b: int) -> Tensor:
-    """(a, b) bump of unit l2 norm: cell weight sum_{k >= d} 1/(k+1)^2, d the Chebyshev
-    distance to the centre (a // 2, b // 2), as AutoAttack's ``eta_rectangles``."""
-    if a == 0:
-        return torch.zeros(0, b, dtype=torch.float64)
-    k = max(a // 2, b // 2) + 1
-    tail = torch.cumsum((1.0 / torch.arange(1, k + 1, dtype=torch.float64) ** 2).flip(0), 0)
-    tail = tail.flip(0)  # tail[d] = sum_{k=d}^{K-1} 1/(k+1)^2
-    di = (torch.arange(a) - a // 2).abs()
-    dj = (torch.arange(b) - b // 2).abs()
-    bump = tail[torch.maximum(di[:, None], dj[None, :])]
-    return bump / bump.norm()
-
-
-@lru_cache(maxsize=256)
-def _pair(a: int, b: int, axis: int) -> Tensor:
-    """(a, b) pattern of unit l2 norm: two bumps of opposite signs, split along ``axis``."""
-    if axis == 1:
-        return _pair(b, a, 0).T.contiguous()
-    pattern = torch.cat([_rings(a // 2, b), -_rings(a - a // 2, b)])
-    return pattern / pattern.norm()
-
-
-def _patterns(n: int, sh: int, sw: int, like: Tensor, generator) -> Tensor:
-    """(n, 1, sh, sw) bump pairs, each split along a random axis (one of length >= 2)."""
-    both = torch.stack([_pair(sh, sw, 0), _pair(sh, sw, 1)]).to(like)
-    if sh == 1 or sw == 1:
-        return both[1 if sh == 1 else 0].expand(n, 1, sh, sw)
-    pick = (_uniform((n,), like, generator) < 0.5).long()
-    return both[pick].unsqueeze(1)
-
-
-def _channel_norm(t: Tensor) -> Tensor:
-    """(n, c, 1, 1) l2 norm of each channel of t (n, c, h, w)."""
-    return t.square().sum(dim=(-2, -1), keepdim=True).sqrt()
-
-
 class _Run:
     """One random-search run; every per-example tensor lives in ``self.s`` (batch first)."""
 
@@ -282,7 +189,7 @@ class _Run:
         self.queries, self.p_init, self.generator = queries, p_init, generator
         self.shape = x.shape[1:]
         n = x.shape[0]
-        x4 = x.reshape(n, *_grid(x))
+        x4 = x.reshape(n, *grid(x))
         e = eps if isinstance(eps, Tensor) else torch.full((n,), eps, dtype=x.dtype,
                                                             device=x.device)
         s = {"x": x4, "y": y, "eps": e, "idx": torch.arange(n, device=x.device)}
@@ -305,19 +212,19 @@ class _Run:
     def _linf_start(self) -> Tensor:
         s = self.s
         n, c, _, w = s["x"].shape
-        stripes = _signs((n, c, 1, w), s["x"], self.generator)
+        stripes = random_signs((n, c, 1, w), s["x"], self.generator)
         return self._in_box(s["x"] + batch_view(s["eps"], s["x"]) * stripes)
 
     def _l2_start(self) -> Tensor:
         """A grid of (at most) 5 x 5 tiles of bump pairs with random signs, at norm eps."""
         x = self.s["x"]
         n, c, h, w = x.shape
-        (kh, th, oh), (kw, tw, ow) = _tiles(h), _tiles(w)
+        (kh, th, oh), (kw, tw, ow) = tiles(h), tiles(w)
         delta = torch.zeros_like(x)
         for i in range(kh):
             for j in range(kw):
-                bumps = _patterns(n, th, tw, x, self.generator)
-                signs = _signs((n, c, 1, 1), x, self.generator)
+                bumps = patterns(n, th, tw, x, self.generator)
+                signs = random_signs((n, c, 1, 1), x, self.generator)
                 delta[:, :, oh + i * th:oh + (i + 1) * th, ow + j * tw:ow + (j + 1) * tw] = (
                     bumps * signs)
         return self._at_radius(delta)
@@ -337,8 +244,8 @@ class _Run:
         s = self.s
         x, best = s["x"], s["xbest"]
         n, c, h, w = x.shape
-        mask, _, _ = _window(n, h, w, sh, sw, x, self.generator)
-        signs = _signs((n, c, 1, 1), x, self.generator)
+        mask, _, _ = window(n, h, w, sh, sw, x, self.generator)
+        signs = random_signs((n, c, 1, 1), x, self.generator)
         step = batch_view(s["eps"], x) * signs
         new = self._in_box(torch.where(mask, x + step, best))
         same = (new == best).flatten(1).all(dim=1)
@@ -354,17 +261,18 @@ class _Run:
         x = s["x"]
         n, c, h, w = x.shape
         delta = s["xbest"] - x
-        m1, top, left = _window(n, h, w, sh, sw, x, self.generator)
-        m2, _, _ = _window(n, h, w, sh, sw, x, self.generator)
-        index = _window_index(top, left, sh, sw, c)
+        m1, top, left = window(n, h, w, sh, sw, x, self.generator)
+        m2, _, _ = window(n, h, w, sh, sw, x, self.generator)
+        index = window_index(top, left, sh, sw, c)
         old = delta[index]
-        old = old / _channel_norm(old).clamp_min(TINY)
-        bumps = _patterns(n, sh, sw, x, self.generator) * _signs((n, c, 1, 1), x, self.generator)
+        old = old / channel_norm(old).clamp_min(TINY)
+        bumps = patterns(n, sh, sw, x, self.generator)
+        bumps = bumps * random_signs((n, c, 1, 1), x, self.generator)
         new = bumps + old
         # The window gets its own and window 2's mass, plus a share of the unused radius.
         spare = (s["eps"].square() - lp_norm(delta, "l2").square()).clamp_min(0) / c
-        mass = (batch_view(spare, delta) + _channel_norm(delta * (m1 | m2)).square()).sqrt()
-        new = new / _channel_norm(new).clamp_min(TINY) * mass
+        mass = (batch_view(spare, delta) + channel_norm(delta * (m1 | m2)).square()).sqrt()
+        new = new / channel_norm(new).clamp_min(TINY) * mass
         delta = delta.masked_fill(m2, 0.0)
         delta[index] = new
         return self._at_radius(delta)
@@ -411,8 +319,3 @@ class _Run:
         return AttackResult(x_adv, success, first, loss, lp_norm(x_adv - x, self.norm))
 
 
-def _tiles(length: int) -> tuple[int, int, int]:
-    """(count, size, offset) of the l2 start's tiles along an axis: at most 5, centred."""
-    count = min(5, length)
-    size = length // count
-    return count, size, (length - count * size) // 2
