@@ -31,6 +31,8 @@ Usage:
     python benchmarks/attacks.py --batch 500 --repeats 7
     python benchmarks/attacks.py --device cuda         # adds CUDA graph / TF32 / bf16 variants
     python benchmarks/attacks.py --batch 500 --attacks deepfool jacobian fmn apgd --repeats 5
+    python benchmarks/attacks.py --batch 500 --attacks deepfool fmn --net cnn --repeats 5
+    python benchmarks/attacks.py --attacks evaluate --eval-repeats 3
 
 Prints one table per batch size: median and min time per attack run, and ``speed vs fastest
 peer`` = (fastest peer's median) / (this row's median): >= 1.0 means at least as fast.
@@ -194,7 +196,12 @@ def _median_distance(model, x, y, adv: Tensor, norm: str) -> float:
 
 
 def _clean_points(args, device, model) -> tuple[Tensor, Tensor]:
-    x, _ = sphere_points(args.batch[0], device)
+    """The sphere points for the ReLU net, uniform 1 x 16 x 16 images for the CNN (``--net``)."""
+    if args.net == "cnn":
+        g = torch.Generator().manual_seed(args.batch[0])
+        x = torch.rand(args.batch[0], 1, 16, 16, generator=g).to(device)
+    else:
+        x, _ = sphere_points(args.batch[0], device)
     with torch.no_grad():
         return x, model(x).argmax(1)
 
@@ -228,7 +235,8 @@ def bench_deepfool(args, device, model) -> None:
     except ImportError:
         print("torchattacks not installed: see benchmarks/README.md")
     times = measure(fns, args.repeats, device)
-    report(f"DeepFool l2, batch {x.shape[0]} ({args.repeats} repeats)", times, ("torchattacks",))
+    title = f"DeepFool l2, {args.net} net, batch {x.shape[0]} ({args.repeats} repeats)"
+    report(title, times, ("torchattacks",))
     print("median l2 distance: " + ", ".join(f"{k} {v:.4f}" for k, v in found.items()))
 
 
@@ -286,7 +294,8 @@ def bench_fmn(args, device, model) -> None:
         except ImportError:
             print("foolbox not installed: see benchmarks/README.md")
         times = measure(fns, args.repeats, device)
-        title = f"FMN {norm}, {args.fmn_steps} steps, batch {x.shape[0]} ({args.repeats} repeats)"
+        title = (f"FMN {norm}, {args.fmn_steps} steps, {args.net} net, batch {x.shape[0]} "
+                 f"({args.repeats} repeats)")
         report(title, times, ("foolbox",))
         print(f"median {norm} distance: " + ", ".join(f"{k} {v:.4f}" for k, v in found.items()))
 
@@ -407,6 +416,9 @@ def main() -> None:
                    choices=["pgd", "early-stop", "deepfool", "jacobian", "fmn", "apgd",
                             "evaluate"],
                    help="comparisons to run (default: pgd early-stop)")
+    p.add_argument("--net", choices=["relu", "cnn"], default="relu",
+                   help="the model of the DeepFool and FMN comparisons: the ReLU-h1000-d2 sphere "
+                   "net or the 10-class CNN on 1 x 16 x 16 images")
     p.add_argument("--fmn-steps", type=int, default=100)
     p.add_argument("--apgd-eps", type=float, default=0.045,
                    help="APGD radius (default 0.045: about the untrained net's median l_inf "
@@ -424,7 +436,9 @@ def main() -> None:
             ["cuda-graph", "tf32", "bf16", "cuda-graph+bf16"] if device.type == "cuda" else []
         )
     describe(device, PEERS)
-    model = build_model(device)
+    if args.net == "cnn" and set(args.attacks) - {"deepfool", "fmn", "evaluate"}:
+        p.error("--net cnn applies to --attacks deepfool fmn evaluate only")
+    model = build_model(device) if args.net == "relu" else small_cnn(device)
     if "pgd" in args.attacks:
         equal_work(args, device, model)
     if "early-stop" in args.attacks and not args.no_early_stop:
