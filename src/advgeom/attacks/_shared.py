@@ -5,7 +5,6 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from advgeom.attacks.balls import BALLS
 from advgeom.attacks.losses import (
     LossFn,
     check_class_labels,
@@ -67,11 +66,6 @@ def raise_if_nonfinite(flag: Tensor, attack: str) -> None:
 def nonfinite(grad: Tensor) -> Tensor:
     """() bool on grad's device: whether grad holds NaN or inf (no host sync)."""
     return ~torch.isfinite(grad).all()
-
-
-def ball_project(delta: Tensor, eps: Tensor, norm: str) -> Tensor:
-    """Project each row of delta (batch, ...) onto the ``norm`` ball of radius eps (batch,)."""
-    return BALLS[norm].project_delta(delta, eps)
 
 
 def feasible(grad: Tensor, xa: Tensor, bounds: tuple[float, float]) -> Tensor:
