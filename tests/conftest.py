@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, settings
 
-# advgeom.experiments is imported inside the fixtures: it pulls in scipy and matplotlib, which the
-# other test folders should not pay for at collection.
+# The runs harness and the experiments are imported inside the fixtures: they pull in scipy and
+# matplotlib, which the other test folders should not pay for at collection.
 
 # Hypothesis: CI replays the same examples on every run (derandomize, no example database, no
 # timing-based checks), so a red CI always means a real failure that reproduces; local runs keep
@@ -105,7 +105,7 @@ class Sweep:
     """A sweep over ``points`` keys ``p0, p1, ...``; ``fail[key]`` is raised (once) at that key."""
 
     def __init__(self, experiment_id: str = "test.sweep") -> None:
-        from advgeom.experiments import registry
+        from advgeom.runs import registry
 
         self.id = experiment_id
         self.calls: list[str] = []
@@ -133,7 +133,7 @@ class Sweep:
         return torch.rand(size, generator=ctx.generator(key)).tolist()
 
     def run(self, cfg: SweepConfig, ctx) -> dict:
-        from advgeom.experiments.claims import claim
+        from advgeom.runs.claims import claim
 
         values = {}
         for i in range(cfg.points):
@@ -148,7 +148,7 @@ class Sweep:
 @pytest.fixture
 def register_sweep():
     """Register throwaway sweeps by id for one test; the registry is restored afterwards."""
-    from advgeom.experiments import registry
+    from advgeom.runs import registry
 
     added: list[str] = []
 
@@ -161,6 +161,35 @@ def register_sweep():
     yield register
     for experiment_id in added:
         registry._REGISTRY.pop(experiment_id, None)
+
+
+@pytest.fixture(scope="session")
+def ray_session():
+    """One local Ray instance (2 CPUs) for every Ray test of the session, started once:
+    ``(ray module, address another driver can join)``. Skips only where Ray is not installed
+    (the ``test`` extra installs it, so CI runs these tests)."""
+    import logging
+
+    ray = pytest.importorskip("ray")
+    info = ray.init(num_cpus=2, num_gpus=0, include_dashboard=False, log_to_driver=False,
+                    logging_level=logging.WARNING)
+    yield ray, info.address_info["gcs_address"]
+    ray.shutdown()
+
+
+@pytest.fixture
+def by_value(ray_session):
+    """Pickle these modules' code by value for Ray tasks: test modules and this conftest are not
+    importable in a Ray worker (pytest imports them by path)."""
+    import sys
+
+    ray, _ = ray_session
+
+    def register(*names: str) -> None:
+        for name in names:
+            ray.cloudpickle.register_pickle_by_value(sys.modules[name])
+
+    return register
 
 
 @pytest.fixture(scope="session")
@@ -184,7 +213,8 @@ def smoke_reproduction(tmp_path_factory):
     """Every registered experiment reproduced once at smoke scale, as ``advgeom reproduce`` does:
     ``(root, experiments, outcomes)``. Shared by the per-experiment smoke checks and the report
     test, so the suite runs each experiment once."""
-    from advgeom.experiments import all_experiments, reproduce
+    from advgeom.runs import reproduce
+    from advgeom.runs.registry import all_experiments
 
     root = tmp_path_factory.mktemp("smoke-reproduction")
     # The package's own experiments only: a module-scoped fixture may have throwaway "test.*"

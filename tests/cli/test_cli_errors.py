@@ -7,7 +7,7 @@ import re
 import pytest
 import torch
 
-from advgeom.experiments.runner import CATALOG_NAME
+from advgeom.runs.runner import CATALOG_NAME
 from advgeom.store.catalog import Catalog
 
 RUN = ("run", "spheres.sampling", "--scale", "smoke")

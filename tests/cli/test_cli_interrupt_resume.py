@@ -11,7 +11,7 @@ import textwrap
 from pathlib import Path
 
 from advgeom.errors import InputError
-from advgeom.experiments.runner import CATALOG_NAME
+from advgeom.runs.runner import CATALOG_NAME
 from advgeom.store.catalog import Catalog
 from advgeom.store.rundir import RunDir
 
@@ -156,7 +156,7 @@ from pathlib import Path
 signal.signal(signal.SIGINT, signal.default_int_handler)
 sys.path.insert(0, {tests!r})
 from conftest import Sweep
-from advgeom.experiments import registry
+from advgeom.runs import registry
 from advgeom.cli.main import main
 
 sweep = Sweep("test.held")
@@ -205,7 +205,7 @@ def test_real_sigint_then_resume(cli, tmp_path, register_sweep, wait_for_file):
 
 def test_runs_marks_a_killed_run_interrupted_and_it_can_resume(cli, tmp_path, register_sweep):
     """A run killed outright (SIGKILL) cannot mark itself; `advgeom runs` sees its pid gone."""
-    from advgeom.experiments import runner
+    from advgeom.runs import runner
 
     sweep = register_sweep()
     exp = sweep.experiment

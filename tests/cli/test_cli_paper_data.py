@@ -3,8 +3,9 @@ line naming what is missing, and exit code 2."""
 
 from __future__ import annotations
 
-from advgeom.experiments import all_experiments, config
-from advgeom.experiments.data_check import required_data
+from advgeom.runs import config
+from advgeom.runs.data_check import required_data
+from advgeom.runs.registry import all_experiments
 
 
 def test_run_at_paper_scale_without_mnist_stops_before_the_run_folder(cli, tmp_path):

@@ -17,8 +17,10 @@ from pathlib import Path
 import pytest
 
 from advgeom.cli.main import main
-from advgeom.experiments import PAPERS, all_experiments, reproduce
-from advgeom.experiments.runner import CATALOG_NAME
+from advgeom.runs import reproduce
+from advgeom.runs.manifest import MANIFEST_NAME
+from advgeom.runs.registry import PAPERS, all_experiments
+from advgeom.runs.runner import CATALOG_NAME
 from advgeom.store.catalog import Catalog
 
 TESTS = Path(__file__).resolve().parents[1]
@@ -48,7 +50,7 @@ def test_only_gilmer_runs_its_experiments_and_writes_the_report(gilmer_smoke, pa
     assert summary["papers"]["gilmer"]["experiments"] == len(expected)
     statuses = {r.experiment: r.status for r in Catalog(root / CATALOG_NAME).list()}
     assert statuses == dict.fromkeys(expected, "done")
-    manifest = read(root / reproduce.MANIFEST_NAME)
+    manifest = read(root / MANIFEST_NAME)
     assert manifest["selection"] == expected
     assert {k: v["status"] for k, v in manifest["experiments"].items()} == statuses
 
@@ -89,7 +91,7 @@ def test_ctrl_c_then_resume(cli, tmp_path, register_sweep, monkeypatch, page_tex
     stopped = cli("reproduce", "--scale", "smoke", "--out", tmp_path)
     assert stopped.code == 130 and "Traceback" not in stopped.err
     assert f"advgeom reproduce --out {tmp_path} --resume" in " ".join(stopped.err.split())
-    manifest = read(tmp_path / reproduce.MANIFEST_NAME)
+    manifest = read(tmp_path / MANIFEST_NAME)
     assert {k: v["status"] for k, v in manifest["experiments"].items()} == {
         "test.a": "done",
         "test.b": "interrupted",
@@ -122,7 +124,7 @@ import dataclasses, sys
 from pathlib import Path
 sys.path.insert(0, {tests!r})
 from conftest import Sweep
-from advgeom.experiments import registry
+from advgeom.runs import registry
 import advgeom.cli.reproduce as command
 from advgeom.cli.main import main
 
@@ -162,7 +164,7 @@ def test_a_killed_reproduce_resumes(cli, tmp_path, register_sweep, monkeypatch, 
     (slow_dir,) = root.glob("test.slow-*")
     kept = {p.name for p in (slow_dir / "points").iterdir()}
     assert len(kept) == 2  # p0 and p1
-    assert read(root / reproduce.MANIFEST_NAME)["experiments"]["test.slow"]["status"] == "running"
+    assert read(root / MANIFEST_NAME)["experiments"]["test.slow"]["status"] == "running"
 
     fast, slow = register_sweep("test.fast"), register_sweep("test.slow")
     use(monkeypatch, fast, slow)

@@ -11,10 +11,10 @@ import pytest
 
 from advgeom.cli.main import cli as click_group
 from advgeom.cli.main import main
-from advgeom.experiments.claims import CLAIM_KEYS, count
-from advgeom.experiments.config import config_hash, resolve
-from advgeom.experiments.registry import get
-from advgeom.experiments.runner import CATALOG_NAME
+from advgeom.runs.claims import CLAIM_KEYS, count
+from advgeom.runs.config import config_hash, resolve
+from advgeom.runs.registry import get
+from advgeom.runs.runner import CATALOG_NAME
 from advgeom.store.catalog import Catalog
 
 RESULT_KEYS = {"experiment", "scale", "config", "claims", "metrics", "figures"}

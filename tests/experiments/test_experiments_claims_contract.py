@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import pytest
 
-from advgeom.experiments import all_experiments
-from advgeom.experiments.claims import KINDS, Claim
-from advgeom.experiments.rules import contract_problems
+from advgeom.runs.claims import KINDS, Claim
+from advgeom.runs.registry import all_experiments
+from advgeom.runs.rules import contract_problems
 
 EXPERIMENT_KINDS = tuple(k for k in KINDS if k != "measurement")  # "measurement" is the audit's
 

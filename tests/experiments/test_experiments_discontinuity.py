@@ -9,7 +9,6 @@ import torch
 
 from advgeom.data.idx import write_idx
 from advgeom.errors import InputError
-from advgeom.experiments import all_experiments, config, rules, runner
 from advgeom.experiments.badger2023 import (
     _compression,
     _denoising,
@@ -20,7 +19,9 @@ from advgeom.experiments.badger2023 import (
 from advgeom.experiments.badger2023 import _curve_claims as cc
 from advgeom.experiments.badger2023 import _curves as cv
 from advgeom.experiments.badger2023 import _expansion_claims as ec
-from advgeom.experiments.context import RunContext
+from advgeom.runs import config, rules, runner
+from advgeom.runs.context import RunContext
+from advgeom.runs.registry import all_experiments
 from advgeom.store.rundir import RunDir
 
 ETAS = [1.0, 1e-1, 1e-3, 1e-5, 1e-7]

@@ -13,7 +13,7 @@ import pytest
 
 from advgeom.data.idx import write_idx
 from advgeom.errors import InputError
-from advgeom.experiments import config, registry, runner
+from advgeom.runs import config, registry, runner
 
 
 def _batch(rng, n: int, labels: dict[str, int], duplicate: bool = False) -> dict:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from advgeom.experiments import config, registry, runner
+from advgeom.runs import config, registry, runner
 
 N_PER_BATCH = 8  # 5 training batches (40 images) and a test batch of 12
 

@@ -13,11 +13,11 @@ import math
 
 import pytest
 
-from advgeom.experiments import config, registry, runner
 from advgeom.experiments.simongabriel2019 import _common as c
 from advgeom.experiments.simongabriel2019 import dimension, generalization, regularizers
 from advgeom.experiments.simongabriel2019._figure8 import loss_claims
 from advgeom.experiments.simongabriel2019._matched import matched_gap
+from advgeom.runs import config, registry, runner
 
 
 def by_id(claims: list[dict]) -> dict[str, dict]:
@@ -266,7 +266,7 @@ def test_evaluate_reports_the_clean_cross_entropy():
 
 
 def test_the_new_claims_keep_the_rules_contract():
-    from advgeom.experiments import rules
+    from advgeom.runs import rules
 
     claims = (regularizers.claims(CFG1, _fig1f((0.93, 0.8)))
               + dimension.claims(CFG2, _fig2(_paper_accuracy, _paper_vulnerability))

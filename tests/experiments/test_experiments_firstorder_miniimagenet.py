@@ -9,9 +9,9 @@ import pytest
 from PIL import Image
 
 from advgeom.errors import InputError
-from advgeom.experiments import config, rules, runner
 from advgeom.experiments.simongabriel2019 import miniimagenet as exp_module
 from advgeom.experiments.simongabriel2019.dimension import slopes
+from advgeom.runs import config, rules, runner
 
 EXP = exp_module.EXPERIMENT
 

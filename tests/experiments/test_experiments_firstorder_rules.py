@@ -16,7 +16,6 @@ from scipy import stats
 from torch import nn
 
 from advgeom.errors import InputError
-from advgeom.experiments import rules
 from advgeom.experiments.simongabriel2019 import (
     _common as c,
 )
@@ -28,6 +27,7 @@ from advgeom.experiments.simongabriel2019 import (
     lemma,
     regularizers,
 )
+from advgeom.runs import rules
 
 EXPERIMENTS = (init, regularizers, dimension, lemma, generalization)
 

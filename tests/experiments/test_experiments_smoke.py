@@ -9,8 +9,9 @@ import numpy as np
 import pytest
 
 from advgeom.data.idx import write_idx
-from advgeom.experiments import all_experiments, config, runner
-from advgeom.experiments.claims import CLAIM_KEYS
+from advgeom.runs import config, runner
+from advgeom.runs.claims import CLAIM_KEYS
+from advgeom.runs.registry import all_experiments
 
 
 def _run(exp, root, *, assignments=(), data_dir=None):
@@ -52,7 +53,7 @@ def test_experiment_runs_at_smoke_scale(exp, smoke_reproduction):
 @pytest.fixture(scope="module")
 def default_reproduction(tmp_path_factory):
     """``advgeom reproduce`` at the default scale, once for the slow tests (~9 min on 2 cores)."""
-    from advgeom.experiments import reproduce
+    from advgeom.runs import reproduce
 
     root = tmp_path_factory.mktemp("default-reproduction")
     experiments = [e for e in all_experiments() if not e.id.startswith("test.")]

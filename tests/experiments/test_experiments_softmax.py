@@ -9,7 +9,6 @@ import pytest
 import torch
 
 from advgeom.errors import InputError
-from advgeom.experiments.rules import contract_problems
 from advgeom.experiments.zou2018 import (
     _feature_search,
     _model,
@@ -19,6 +18,7 @@ from advgeom.experiments.zou2018 import (
 )
 from advgeom.geometry import softmax as sm
 from advgeom.geometry.softmax_parallel import ChainHead
+from advgeom.runs.rules import contract_problems
 
 
 def test_configs_refuse_bad_values():

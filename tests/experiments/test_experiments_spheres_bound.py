@@ -10,11 +10,11 @@ import torch
 
 from advgeom.attacks.manifold import manifold_pgd
 from advgeom.errors import InputError
-from advgeom.experiments import rules
 from advgeom.experiments.gilmer2018 import bound, bound_report
 from advgeom.metrics.error_rate import sphere_error_rate
 from advgeom.models.ensemble import Ensemble
 from advgeom.models.mlp import QuadraticNet, ReLUMLP
+from advgeom.runs import rules
 from advgeom.theory import caps
 
 

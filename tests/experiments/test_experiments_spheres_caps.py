@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from advgeom.experiments import rules
 from advgeom.experiments.gilmer2018 import caps
 from advgeom.experiments.gilmer2018.caps import Config
+from advgeom.runs import rules
 
 CFG = Config(dims=(10, 100, 500))
 

@@ -12,11 +12,11 @@ import torch
 from scipy import stats
 
 from advgeom.errors import InputError
-from advgeom.experiments import rules
-from advgeom.experiments.context import RunContext
 from advgeom.experiments.gilmer2018 import _attack, _final_checks, dimension
 from advgeom.experiments.gilmer2018.dimension import Config, claims, late_d_E
 from advgeom.models.mlp import ReLUMLP
+from advgeom.runs import rules
+from advgeom.runs.context import RunContext
 from advgeom.store.rundir import RunDir
 
 

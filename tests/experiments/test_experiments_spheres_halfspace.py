@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from advgeom.experiments import config, get, rules, runner
 from advgeom.experiments.gilmer2018 import halfspace
 from advgeom.experiments.gilmer2018.halfspace import Config
+from advgeom.runs import config, rules, runner
+from advgeom.runs.registry import get
 
 CNN_IDS = ("cnn_error_rate", "cnn_distance", "adversarial_error_rate", "adversarial_distance")
 RATIO_IDS = ("adversarial_training_raises_distance", "adversarial_error_same_order",

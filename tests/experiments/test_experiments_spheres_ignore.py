@@ -5,9 +5,10 @@ from __future__ import annotations
 import pytest
 
 from advgeom.errors import InputError
-from advgeom.experiments import config, get, rules, runner
 from advgeom.experiments.gilmer2018 import ignore
 from advgeom.experiments.gilmer2018.ignore import Config
+from advgeom.runs import config, rules, runner
+from advgeom.runs.registry import get
 
 SMALL = Config(dims=(100, 2000), log10_errors=(-4.0, -14.0))
 

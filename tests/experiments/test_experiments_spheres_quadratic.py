@@ -5,10 +5,11 @@ from __future__ import annotations
 import pytest
 import torch
 
-from advgeom.experiments import config, get, rules, runner
 from advgeom.experiments.gilmer2018 import quadratic
 from advgeom.experiments.gilmer2018.quadratic import Config, perfect_init
 from advgeom.models.mlp import QuadraticNet
+from advgeom.runs import config, rules, runner
+from advgeom.runs.registry import get
 from advgeom.theory.quadratic import alphas, count_incorrect
 
 PAPER = Config()

@@ -8,11 +8,12 @@ import pytest
 import torch
 
 from advgeom.errors import InputError
-from advgeom.experiments import config as config_mod
-from advgeom.experiments import get, rules, runner
-from advgeom.experiments.claims import CLAIM_KEYS
 from advgeom.experiments.gilmer2018 import sampling
 from advgeom.experiments.gilmer2018.sampling import Config, law_p_value, nearest_pair
+from advgeom.runs import config as config_mod
+from advgeom.runs import rules, runner
+from advgeom.runs.claims import CLAIM_KEYS
+from advgeom.runs.registry import get
 from advgeom.theory import sphere as sphere_law
 
 CLAIM_IDS = ["radius", "coordinate_gaussian", "nearest_pair", "nearest_pair_paper_vs_law",
@@ -153,7 +154,7 @@ def test_same_seed_same_numbers(smoke, tmp_path):
     cfg = config_mod.resolve(exp.config, scale_overrides=exp.overrides("smoke"))
     ctx_run = runner.start(runner.RunRequest(experiment=exp, config=cfg, scale="smoke",
                                              root=tmp_path))
-    from advgeom.experiments.context import RunContext
+    from advgeom.runs.context import RunContext
 
     ctx = RunContext(run=ctx_run, device=torch.device("cpu"), seed=0, scale="smoke")
     again = sampling.run(cfg, ctx)

@@ -11,7 +11,6 @@ import torch
 from torch import nn
 
 from advgeom.errors import InputError
-from advgeom.experiments import rules
 from advgeom.experiments.gilmer2018 import slices
 from advgeom.experiments.gilmer2018.slices import (
     KINDS,
@@ -24,6 +23,7 @@ from advgeom.experiments.gilmer2018.slices import (
     plane_logits,
     plane_points,
 )
+from advgeom.runs import rules
 
 
 class NormModel(nn.Module):

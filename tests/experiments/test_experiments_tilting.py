@@ -10,10 +10,11 @@ import pytest
 import torch
 
 from advgeom.errors import InputError
-from advgeom.experiments import config, get, runner
 from advgeom.experiments.tanay2018 import _common as c
 from advgeom.experiments.tanay2018 import deep, plane, regularization, toy
 from advgeom.geometry.tilting import tilting_angle
+from advgeom.runs import config, runner
+from advgeom.runs.registry import get
 
 
 def _run(exp_id: str, root, *, assignments=(), data_dir=None):

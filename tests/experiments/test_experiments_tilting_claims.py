@@ -10,9 +10,10 @@ import pytest
 import torch
 
 from advgeom.data.idx import write_idx
-from advgeom.experiments import config, get, rules, runner
 from advgeom.experiments.tanay2018 import _perceptibility as p
 from advgeom.experiments.tanay2018 import deep, plane, regularization, toy
+from advgeom.runs import config, rules, runner
+from advgeom.runs.registry import get
 
 IDS = ("tilting.regularization", "tilting.plane", "tilting.toy", "tilting.deep")
 CONSTRUCTION = {

@@ -20,10 +20,10 @@ def make_experiment(exp_id: str, paper: str, *, fail: bool = False):
     """An experiment of a few seeded points, two claims (one with HTML in it) and one figure."""
     import torch
 
-    from advgeom.experiments.claims import claim
-    from advgeom.experiments.registry import Experiment
-    from advgeom.experiments.rules import within
     from advgeom.plotting import new_figure
+    from advgeom.runs.claims import claim
+    from advgeom.runs.registry import Experiment
+    from advgeom.runs.rules import within
 
     def run(cfg: FigConfig, ctx) -> dict:
         values = [
@@ -73,8 +73,8 @@ def make_experiment(exp_id: str, paper: str, *, fail: bool = False):
 def reproduce_into(root, experiments, *, scale: str = "smoke"):
     """Register ``experiments``, reproduce them into ``root`` and write the report; return
     (outcome dicts, report folder). The caller unregisters them."""
-    from advgeom.experiments import registry, reproduce
     from advgeom.report import reproduction_report, write_report
+    from advgeom.runs import registry, reproduce
 
     for exp in experiments:
         registry.register(exp)
@@ -88,7 +88,7 @@ def reproduce_into(root, experiments, *, scale: str = "smoke"):
 @pytest.fixture(scope="module")
 def reproduced(tmp_path_factory):
     """Three throwaway experiments (two papers, one failing), reproduced at smoke scale."""
-    from advgeom.experiments import registry
+    from advgeom.runs import registry
 
     root = tmp_path_factory.mktemp("runs")
     experiments = [

@@ -9,11 +9,11 @@ import json
 
 import pytest
 
-from advgeom.experiments import PAPERS
-from advgeom.experiments.claims import format_value
 from advgeom.report import html as html_mod
 from advgeom.report import render_html, reproduction_report, write_report
 from advgeom.report.model import Figure
+from advgeom.runs.claims import format_value
+from advgeom.runs.registry import PAPERS
 
 TRICKY = 'Mean of <b>uniform</b> draws is 1/2 & "close" | <script>alert(1)</script>'
 

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import click
 from rich.console import Console
 
-from advgeom.experiments.config import SCALES
+from advgeom.runs.config import SCALES
+from advgeom.runs.executors import EXECUTORS
 
 # Piped output (files, CI logs) gets a wide fixed width instead of rich's 80 columns, so tables
 # are not squeezed into ellipses.
@@ -44,6 +46,47 @@ data_dir_option = click.option(
     help="Folder holding MNIST, CIFAR or Mini-ImageNet files (else $ADVGEOM_DATA, then the "
     "download cache).",
 )
+
+_executor_options = (
+    click.option(
+        "--executor",
+        "executor_name",
+        type=click.Choice(EXECUTORS),
+        default="local",
+        show_default=True,
+        help="Where the points of a sweep are computed: in this process, or as Ray tasks (a "
+        "local Ray instance, or the cluster of --address).",
+    ),
+    click.option(
+        "--address",
+        default=None,
+        metavar="HOST:PORT",
+        help="The Ray cluster to join (what 'ray start --head' printed; else $RAY_ADDRESS, "
+        "else a local Ray instance). Needs --executor ray.",
+    ),
+    click.option(
+        "--gpus-per-task",
+        type=click.FloatRange(min=0),
+        default=None,
+        metavar="G",
+        help="GPUs each Ray task asks for (fractions share one).  [default: 1 with a CUDA "
+        "--device, else 0]",
+    ),
+    click.option(
+        "--cpus-per-task",
+        type=click.FloatRange(min=0, min_open=True),
+        default=None,
+        metavar="C",
+        help="CPUs each Ray task asks for.  [default: 1]",
+    ),
+)
+
+
+def executor_options(command: Callable) -> Callable:
+    """``--executor``, ``--address``, ``--gpus-per-task``, ``--cpus-per-task``."""
+    for option in reversed(_executor_options):
+        command = option(command)
+    return command
 
 
 def say(message: str) -> None:

@@ -6,6 +6,10 @@ ends its run as failed, with the trace in the run's log, and exit code 1 (so doe
 instrument that fails on the user's model, writing nothing). Ctrl-C marks the run interrupted
 (exit 130); ``--resume RUN_ID`` continues it (``reproduce --resume`` a whole reproduction).
 
+``run`` and ``reproduce`` take ``--executor local|ray`` (with ``--address``, ``--gpus-per-task``,
+``--cpus-per-task`` for Ray): where the points of the sweeps are computed
+(:mod:`advgeom.runs.executors`); Ray starts, or the cluster is joined, before anything is written.
+
 The commands live in modules of their own: ``reproduce``/``report`` in :mod:`.reproduce`,
 ``audit`` in :mod:`.audit`; shared options and consoles in :mod:`.common`.
 """
@@ -25,6 +29,7 @@ from advgeom.cli.common import (
     data_dir_option,
     device_option,
     err_console,
+    executor_options,
     out_console,
     out_option,
     say,
@@ -36,7 +41,8 @@ from advgeom.cli.prepare import check_data_dir, prepare_run
 from advgeom.cli.reproduce import report_command, reproduce_command
 from advgeom.devices import resolve_device
 from advgeom.errors import AdvgeomError
-from advgeom.experiments import all_experiments, get, runner
+from advgeom.runs import executors, runner
+from advgeom.runs.registry import all_experiments, get
 from advgeom.store.atomic import to_json
 from advgeom.store.catalog import Catalog
 from advgeom.store.rundir import RunDir
@@ -88,25 +94,45 @@ def list_experiments() -> None:
     default=None,
     help="Continue an interrupted or failed run of NAME, reusing its finished points.",
 )
-def run(name, scale, seed, device, out, data_dir, assignments, as_json, resume) -> None:
-    """Run the experiment NAME (e.g. spheres.sampling); write results, figures and a catalog row."""
-    exp = get(name)
+@executor_options
+def run(name, scale, seed, device, out, data_dir, assignments, as_json, resume, executor_name,
+        address, gpus_per_task, cpus_per_task) -> None:
+    """Run the experiment NAME (e.g. spheres.sampling); write results, figures and a catalog row.
+
+    With --executor ray the points of its sweeps are Ray tasks (see 'advgeom reproduce --help').
+    """
+    exp, device = get(name), resolve_device(device)
+    executor = executors.create(executor_name, address=address, cpus_per_task=cpus_per_task,
+                                gpus_per_task=gpus_per_task, device=device)
+    # Ray starts (or the cluster is joined) before the run folder exists: a bad --address
+    # leaves no run behind.
+    with executor:
+        _run(exp, executor, scale=scale, seed=seed, device=device, out=out, data_dir=data_dir,
+             assignments=assignments, as_json=as_json, resume=resume)
+
+
+def _run(exp, executor, *, scale, seed, device, out, data_dir, assignments, as_json,
+         resume) -> None:
     request, run_dir = prepare_run(
         exp,
         scale=scale,
         seed=seed,
-        device=resolve_device(device),
+        device=device,
         root=out,
         data_dir=check_data_dir(data_dir),
         assignments=assignments,
         resume=resume,
+        executor=executor,
     )
     say(
         f"{'resuming' if resume else 'running'} {exp.id} at scale {request.scale} "
-        f"on {request.device} -> {run_dir.path}"
+        f"on {request.device}{' (points as Ray tasks)' if executor.name == 'ray' else ''} "
+        f"-> {run_dir.path}"
     )
     try:
-        results = runner.execute(request, run_dir)
+        with progress.task(f"{exp.id} points", total=None) as bar:
+            executor.on_point = bar.advance
+            results = runner.execute(request, run_dir)
     except KeyboardInterrupt:
         err_console.print(
             f"interrupted: run {run_dir.id} kept its finished points; continue with "

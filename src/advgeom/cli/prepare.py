@@ -8,9 +8,10 @@ from pathlib import Path
 import torch
 
 from advgeom.errors import InputError
-from advgeom.experiments import config, runner
-from advgeom.experiments.data_check import check_data
-from advgeom.experiments.registry import Experiment
+from advgeom.runs import config, runner
+from advgeom.runs.data_check import check_data
+from advgeom.runs.executors import Executor
+from advgeom.runs.registry import Experiment
 from advgeom.store.rundir import RunDir
 
 
@@ -24,12 +25,13 @@ def prepare_run(
     data_dir: Path | None,
     assignments: Sequence[str],
     resume: str | None,
+    executor: Executor | None = None,
 ) -> tuple[runner.RunRequest, RunDir]:
     """A new run (config resolved, folder and catalog row created), or the run to resume.
 
     A resumed run keeps its saved config, scale and seed: changing them would mix points measured
     under two configs in one result, so asking for that is an error. The data files the config
-    names are checked first (:mod:`advgeom.experiments.data_check`).
+    names are checked first (:mod:`advgeom.runs.data_check`).
     """
     if resume is None:
         scale = scale or "default"
@@ -44,6 +46,7 @@ def prepare_run(
             device=device,
             root=root,
             data_dir=data_dir,
+            executor=executor,
         )
         check_data([(exp.id, cfg)], data_dir)  # before the run folder exists
         return request, runner.start(request)
@@ -67,6 +70,7 @@ def prepare_run(
         device=device,
         root=root,
         data_dir=data_dir or saved_data,
+        executor=executor,
     )
     check_data([(exp.id, request.config)], request.data_dir)
     return request, run_dir

@@ -9,9 +9,9 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from advgeom.experiments.claims import format_value as fmt
-from advgeom.experiments.claims import kind_of, verdict
-from advgeom.experiments.registry import PAPERS, Experiment
+from advgeom.runs.claims import format_value as fmt
+from advgeom.runs.claims import kind_of, verdict
+from advgeom.runs.registry import PAPERS, Experiment
 from advgeom.store.catalog import RunRecord
 
 _VERDICT_STYLE = {True: "green", False: "red", None: "yellow"}

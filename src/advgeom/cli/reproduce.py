@@ -12,6 +12,7 @@ from advgeom import progress
 from advgeom.cli.common import (
     data_dir_option,
     device_option,
+    executor_options,
     out_console,
     out_option,
     say,
@@ -21,10 +22,10 @@ from advgeom.cli.common import (
 )
 from advgeom.cli.prepare import check_data_dir
 from advgeom.devices import resolve_device
-from advgeom.experiments import PAPERS, reproduce
-from advgeom.experiments import claims as claims_mod
-from advgeom.experiments.registry import all_experiments
 from advgeom.report import reproduction_report, write_report
+from advgeom.runs import claims as claims_mod
+from advgeom.runs import executors, reproduce
+from advgeom.runs.registry import PAPERS, all_experiments
 
 REPORT_DIR = "report"
 
@@ -48,38 +49,31 @@ REPORT_DIR = "report"
 @seed_option
 @device_option
 @data_dir_option
-def reproduce_command(scale, out, only, resume, seed, device, data_dir) -> None:
+@executor_options
+def reproduce_command(
+    scale, out, only, resume, seed, device, data_dir, executor_name, address, gpus_per_task,
+    cpus_per_task
+) -> None:
     """Run every registered experiment, then write the report (DIR/report/index.html).
 
     Prints the time each experiment took; a failed experiment does not stop the others (exit
-    code 1 at the end). Ctrl-C stops cleanly: continue with --resume.
+    code 1 at the end). Ctrl-C stops cleanly: continue with --resume (with either executor).
+    The experiments run one after another; with --executor ray the points of each one's sweeps
+    are Ray tasks, on this machine or on the cluster of --address (one Ray session for all).
     """
     plan = reproduce.plan(
         all_experiments(), root=out, scale=scale, seed=seed, only=only, resume=resume
     )
     device, data_dir = resolve_device(device), check_data_dir(data_dir)
     reproduce.check_plan_data(plan, data_dir)  # every missing data set named before any work
-    say(
-        f"{'resuming' if resume else 'reproducing'} {len(plan.experiments)} experiments at "
-        f"scale {plan.scale} on {device} -> {out}"
-    )
-    with progress.task(f"reproduce ({plan.scale})", total=len(plan.experiments)) as bar:
-
-        def done(o: reproduce.Outcome) -> None:
-            bar.advance()
-            say(_outcome_line(o))
-
-        try:
-            outcomes = reproduce.reproduce(
-                plan, root=out, device=device, data_dir=data_dir, on_done=done
-            )
-        except KeyboardInterrupt:
-            print(
-                "interrupted: finished experiments and measured points are kept; "
-                f"continue with 'advgeom reproduce --out {out} --resume'",
-                file=sys.stderr,
-            )
-            raise click.exceptions.Exit(130) from None
+    executor = executors.create(executor_name, address=address, cpus_per_task=cpus_per_task,
+                                gpus_per_task=gpus_per_task, device=device)
+    with executor:
+        say(
+            f"{'resuming' if resume else 'reproducing'} {len(plan.experiments)} experiments at "
+            f"scale {plan.scale} on {device}{_ray_note(executor)} -> {out}"
+        )
+        outcomes = _reproduce(plan, out, device, data_dir, executor)
     reproduce.write_summary(out, outcomes, plan=plan)
     index = _write_report(out, outcomes, scale=plan.scale, seed=plan.seed, papers=plan.only)
     _print_totals(outcomes, index)
@@ -100,6 +94,32 @@ def report_command(out: Path) -> None:
         papers=manifest.get("only") or (),
     )
     _print_totals(outcomes, index)
+
+
+def _reproduce(plan, out: Path, device, data_dir, executor) -> list[reproduce.Outcome]:
+    # One bar for the whole reproduction, counting points as they finish (computed or reused).
+    with progress.task(f"reproduce ({plan.scale}) points", total=None) as bar:
+        executor.on_point = bar.advance
+        try:
+            return reproduce.reproduce(
+                plan,
+                root=out,
+                device=device,
+                data_dir=data_dir,
+                on_done=lambda o: say(_outcome_line(o)),
+                executor=executor,
+            )
+        except KeyboardInterrupt:
+            print(
+                "interrupted: finished experiments and measured points are kept; "
+                f"continue with 'advgeom reproduce --out {out} --resume'",
+                file=sys.stderr,
+            )
+            raise click.exceptions.Exit(130) from None
+
+
+def _ray_note(executor: executors.Executor) -> str:
+    return " (points as Ray tasks)" if executor.name == "ray" else ""
 
 
 def _outcome_line(o: reproduce.Outcome) -> str:

@@ -13,8 +13,8 @@ import re
 from collections.abc import Iterable
 
 from advgeom import __version__
-from advgeom.experiments.claims import format_value, kind_of
 from advgeom.report.model import Block, Figure, Report, Section, claim_groups, section_counts, tally
+from advgeom.runs.claims import format_value, kind_of
 
 _MIME = {"svg": "image/svg+xml", "png": "image/png"}
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from advgeom.experiments.claims import format_value, kind_of
 from advgeom.report.model import Block, Figure, Report, Section, claim_groups, section_counts, tally
+from advgeom.runs.claims import format_value, kind_of
 
 # Characters that would start markup (emphasis, code, raw HTML) or end a table cell; ">" and
 # "[" only matter at a line's start or before "](", which table cells and notes never have.

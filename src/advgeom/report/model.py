@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from advgeom.experiments import claims as claims_mod
+from advgeom.runs import claims as claims_mod
 
 
 @dataclass(frozen=True)

@@ -14,9 +14,9 @@ from pathlib import Path
 from typing import Any
 
 from advgeom.errors import AdvgeomError
-from advgeom.experiments import config as config_mod
-from advgeom.experiments import registry
 from advgeom.report.model import Block, Figure, Report, Section, Setting, figure_files
+from advgeom.runs import config as config_mod
+from advgeom.runs import registry
 from advgeom.store.rundir import RunDir, now_iso
 
 SCALE_WORDS = {

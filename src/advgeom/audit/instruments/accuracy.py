@@ -6,8 +6,8 @@ import torch
 
 from advgeom.attacks import predictions
 from advgeom.audit.context import AuditContext, Instrument
-from advgeom.experiments.claims import claim
 from advgeom.plotting import new_figure
+from advgeom.runs.claims import claim
 
 _CHUNK = 1024  # examples per forward pass (bounds memory on large audits)
 

@@ -11,10 +11,10 @@ from __future__ import annotations
 import math
 
 from advgeom.audit.context import AuditContext, Instrument
-from advgeom.experiments.claims import claim
 from advgeom.metrics import expansion
 from advgeom.metrics.expansion import PAPER_RANGE
 from advgeom.plotting import new_figure
+from advgeom.runs.claims import claim
 
 ETAS = tuple(10.0**k for k in range(-7, 1))  # 1e-7 .. 1, one per decade
 MAX_EXAMPLES = 64  # r is an average: a few dozen examples settle it

@@ -15,10 +15,10 @@ import numpy as np
 import torch
 
 from advgeom.audit.context import AuditContext, Instrument
-from advgeom.experiments import rules
-from advgeom.experiments.claims import claim
 from advgeom.metrics import gradient_norms, scaled_eps, vulnerability
 from advgeom.plotting import new_figure
+from advgeom.runs import rules
+from advgeom.runs.claims import claim
 
 FIRST_ORDER_TOL = 0.25  # |measured / predicted damage - 1| for a small step to count as linear
 RATIO_FLOOR = 0.5  # ||g||_1 / ||g||_2 above this share of sqrt(2d/pi) counts as spread out

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from advgeom.audit.context import AuditContext, Instrument
-from advgeom.experiments.claims import claim
 from advgeom.metrics import min_input_distance, min_output_distance
 from advgeom.plotting import new_figure
+from advgeom.runs.claims import claim
 
 
 def measure(ctx: AuditContext) -> dict:

@@ -16,7 +16,7 @@ import torch
 from advgeom.attacks import minimal_distance, robustness_curve
 from advgeom.audit.context import AuditContext, Instrument
 from advgeom.audit.instruments.accuracy import predict
-from advgeom.experiments.claims import claim
+from advgeom.runs.claims import claim
 from advgeom.plotting import new_figure
 
 NORMS = {"linf": "l_inf", "l2": "l2"}

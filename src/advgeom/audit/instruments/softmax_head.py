@@ -13,10 +13,10 @@ import torch
 from torch import nn
 
 from advgeom.audit.context import AuditContext, Instrument
-from advgeom.experiments import rules
-from advgeom.experiments.claims import claim
 from advgeom.geometry.softmax import adversarial_subspace, probability_change
 from advgeom.plotting import new_figure
+from advgeom.runs import rules
+from advgeom.runs.claims import claim
 
 MAX_POINTS = 32  # feature vectors the invariance is checked on
 THETAS = (-1e4, -1.0, 1.0, 1e4)

@@ -9,9 +9,9 @@ from scipy import stats
 
 from advgeom.audit.context import AuditContext, Instrument
 from advgeom.errors import InputError
-from advgeom.experiments.claims import claim
 from advgeom.geometry.tilting import class_centroids, local_tilting
 from advgeom.plotting import new_figure
+from advgeom.runs.claims import claim
 
 
 def measure(ctx: AuditContext) -> dict:

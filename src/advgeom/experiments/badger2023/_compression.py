@@ -17,10 +17,10 @@ curve is the one ``discontinuity.expansion`` reports. Training a GAN inside
 
 from __future__ import annotations
 
-from advgeom.experiments import rules
 from advgeom.experiments.badger2023 import _curves as cv
 from advgeom.experiments.badger2023 import expansion
-from advgeom.experiments.claims import claim
+from advgeom.runs import rules
+from advgeom.runs.claims import claim
 
 SAME_COMPRESSION = 1.5  # "approximately the same": the two ratios within this factor
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from advgeom.experiments import rules
 from advgeom.experiments.badger2023._curves import describe, growths
-from advgeom.experiments.claims import claim
+from advgeom.runs import rules
+from advgeom.runs.claims import claim
 
 ORDER_MARGIN = 1.1  # "more growth" must beat the first model's growth by 10% (draw noise)
 

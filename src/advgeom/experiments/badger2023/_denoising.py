@@ -24,9 +24,9 @@ import torch
 from matplotlib.figure import Figure
 from torch import Tensor, nn
 
-from advgeom.experiments import rules
-from advgeom.experiments.claims import claim
 from advgeom.plotting import new_figure
+from advgeom.runs import rules
+from advgeom.runs.claims import claim
 
 NOT_IDENTITY = 0.05  # ||AE(x) - x|| / ||x|| at least this: clearly not the identity
 DENOISES = 0.9  # MSE(AE(x_noisy), x) / MSE(x_noisy, x) at most this: the output is cleaner

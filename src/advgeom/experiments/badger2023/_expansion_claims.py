@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import math
 
-from advgeom.experiments import rules
 from advgeom.experiments.badger2023 import _curve_claims as cc
 from advgeom.experiments.badger2023 import _curves as cv
-from advgeom.experiments.claims import claim
 from advgeom.models.autoencoder import KINDS
+from advgeom.runs import rules
+from advgeom.runs.claims import claim
 
 S2_MARGIN = 1.1  # the trained growth must exceed the untrained one by 10%, beyond draw noise
 DROPOUT_SLOPE = -1.0  # e_a ~ 1/eta: the output change does not shrink with the step

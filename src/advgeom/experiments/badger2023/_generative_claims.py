@@ -8,11 +8,11 @@ training loss at its training target; the notes say where the authors' scripts d
 
 from __future__ import annotations
 
-from advgeom.experiments import rules
 from advgeom.experiments.badger2023 import _compression
 from advgeom.experiments.badger2023 import _curve_claims as cc
 from advgeom.experiments.badger2023 import _curves as cv
-from advgeom.experiments.claims import claim
+from advgeom.runs import rules
+from advgeom.runs.claims import claim
 
 SMOKE = "smoke scale: the pipeline runs, the effects need the default or paper scale"
 DISCRIMINATOR_TARGET = (

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import statistics
 
-from advgeom.experiments import rules
-from advgeom.experiments.claims import claim
+from advgeom.runs import rules
+from advgeom.runs.claims import claim
 
 TABLE1 = {"fashion-mnist": 5.35, "mnist": 0.92, "cifar10": 0.85, "cifar100": 0.016}
 PAPER_UNTRAINED = 3.0e-2  # Sec. 4, data set not named (the authors' classifier script: MNIST)

@@ -40,12 +40,12 @@ from advgeom.experiments.badger2023._train import (
     train_autoencoder,
     train_classifier,
 )
-from advgeom.experiments.context import RunContext
-from advgeom.experiments.registry import Experiment, register
 from advgeom.metrics.expansion import DEFAULT_ETAS, PAPER_RANGE
 from advgeom.models.autoencoder import KINDS, autoencoder
 from advgeom.models.funnel import PAPER_HIDDEN, PAPER_OUT, FunnelClassifier
 from advgeom.models.mlp import initialise
+from advgeom.runs.context import RunContext
+from advgeom.runs.registry import Experiment, register
 
 DATASETS = ("digits", "mnist", "fashion-mnist", "cifar10", "cifar100")
 
@@ -190,21 +190,19 @@ SMOKE = "smoke scale: the pipeline runs, the effect needs the default or paper s
 
 def run(cfg: Config, ctx: RunContext) -> dict:
     """One point per model (``--resume`` skips those already measured)."""
-    models = {
-        f"classifier_{v}": ctx.point(f"classifier={v}", lambda v=v: classifier_point(cfg, ctx, v))
-        for v in CLASSIFIERS
-    }
+    names = [f"classifier_{v}" for v in CLASSIFIERS] + [f"autoencoder_{k}" for k in KINDS]
+    values = ctx.points(
+        [(f"classifier={v}", lambda v=v: classifier_point(cfg, ctx, v)) for v in CLASSIFIERS]
+        + [(f"autoencoder={k}", lambda k=k: autoencoder_point(cfg, ctx, k)) for k in KINDS]
+    )
+    found = dict(zip(names, values, strict=True))
+    models = {f"classifier_{v}": found[f"classifier_{v}"] for v in CLASSIFIERS}
     trained = models["classifier_trained"]
     models["classifier_summed"] = {
         "curve": trained.pop("curve_summed"),
         "train_accuracy": trained["train_accuracy"],
     }
-    models |= {
-        f"autoencoder_{k}": ctx.point(
-            f"autoencoder={k}", lambda k=k: autoencoder_point(cfg, ctx, k)
-        )
-        for k in KINDS
-    }
+    models |= {f"autoencoder_{k}": found[f"autoencoder_{k}"] for k in KINDS}
     metrics = {"dataset": cfg.dataset, "models": models}
     return {"claims": claims(cfg, metrics, ctx.scale != "smoke"), "metrics": metrics}
 

@@ -40,12 +40,12 @@ from advgeom.experiments.badger2023 import _compression
 from advgeom.experiments.badger2023 import _curves as cv
 from advgeom.experiments.badger2023 import _generative_claims as _claims
 from advgeom.experiments.badger2023._train import steps_for, train_ddpm, train_gan
-from advgeom.experiments.context import RunContext
-from advgeom.experiments.registry import Experiment, register
 from advgeom.metrics.expansion import DEFAULT_ETAS, PAPER_RANGE, as_dtype
 from advgeom.models.diffusion import PAPER_HIDDEN, DDPMSchedule, MLPDenoiser, TimeConditioned
 from advgeom.models.gan import DISCRIMINATOR_HIDDEN, GENERATOR_HIDDEN, Discriminator, Generator
 from advgeom.models.mlp import initialise
+from advgeom.runs.context import RunContext
+from advgeom.runs.registry import Experiment, register
 
 DATASETS = ("digits", "mnist", "fashion-mnist", "cifar10", "cifar100")
 
@@ -228,10 +228,14 @@ def diffusion_point(cfg: Config, ctx: RunContext, trained: bool) -> dict:
 def run(cfg: Config, ctx: RunContext) -> dict:
     """Four points: GAN and DDPM, trained and untrained; and the 8x autoencoder (Sec. 5)."""
     models: dict[str, dict] = {}
-    for trained in (True, False):
-        tag = "trained" if trained else "untrained"
-        g = ctx.point(f"gan={tag}", lambda t=trained: gan_point(cfg, ctx, t))
-        d = ctx.point(f"ddpm={tag}", lambda t=trained: diffusion_point(cfg, ctx, t))
+    tags = {True: "trained", False: "untrained"}
+    *nets, ae = ctx.points(
+        [(f"{kind}={tags[t]}", lambda t=t, p=point: p(cfg, ctx, t))
+         for t in tags for kind, point in (("gan", gan_point), ("ddpm", diffusion_point))]
+        + [("autoencoder=8x", lambda: _compression.autoencoder_8x_point(cfg, ctx))]
+    )
+    for trained, g, d in ((True, *nets[:2]), (False, *nets[2:])):
+        tag = tags[trained]
         for name, curve in g["curves"].items():
             models[f"{name}_{tag}"] = curve
         models[f"denoiser_{tag}"] = d["curve"]
@@ -246,7 +250,6 @@ def run(cfg: Config, ctx: RunContext) -> dict:
                 "denoiser_hidden": d["hidden"],
                 "image_features": g["image_features"],
             }
-    ae = ctx.point("autoencoder=8x", lambda: _compression.autoencoder_8x_point(cfg, ctx))
     models["autoencoder_8x_trained"] = ae["curve"]
     info |= {
         "autoencoder_8x_hidden": ae["hidden"],

@@ -33,13 +33,13 @@ from advgeom.errors import DataError, InputError, check_choice, check_fields, ch
 from advgeom.experiments.badger2023 import _injectivity_claims as _claims
 from advgeom.experiments.badger2023._injectivity_claims import TABLE1
 from advgeom.experiments.badger2023._train import accuracy, steps_for, train_classifier
-from advgeom.experiments.context import RunContext
-from advgeom.experiments.registry import Experiment, register
 from advgeom.metrics.expansion import as_dtype
 from advgeom.metrics.injectivity import DEFAULT_CHUNK, min_input_distance, min_output_distance
 from advgeom.models.funnel import PAPER_HIDDEN, PAPER_OUT, FunnelClassifier
 from advgeom.models.mlp import initialise
 from advgeom.plotting import new_figure
+from advgeom.runs.context import RunContext
+from advgeom.runs.registry import Experiment, register
 
 DATASETS = ("digits", "mnist", "fashion-mnist", "cifar10", "cifar100")
 
@@ -174,10 +174,9 @@ def run(cfg: Config, ctx: RunContext) -> dict:
     skipped = [n for n in cfg.datasets if n not in names]
     for name in skipped:
         ctx.log(f"{name}: files not found, skipped (--data-dir DIR to include it)")
-    per = [
-        ctx.point(f"dataset={name}", lambda name=name: measure_dataset(name, cfg, ctx))
-        for name in names
-    ]
+    per = ctx.points(
+        [(f"dataset={name}", lambda name=name: measure_dataset(name, cfg, ctx)) for name in names]
+    )
     metrics = {"datasets": per, "table1": TABLE1, "skipped": skipped}
     return {"claims": claims(cfg, metrics, ctx.scale), "metrics": metrics}
 

@@ -27,12 +27,12 @@ from torch import nn
 from torch.nn import functional as F
 
 from advgeom.data.spheres import sample_sphere, sample_spheres
-from advgeom.experiments import rules
-from advgeom.experiments.claims import claim
-from advgeom.experiments.context import RunContext
 from advgeom.experiments.gilmer2018._attack import first_error_distances
 from advgeom.metrics.error_rate import sphere_error_rate
 from advgeom.models.mlp import ReLUMLP, initialise
+from advgeom.runs import rules
+from advgeom.runs.claims import claim
+from advgeom.runs.context import RunContext
 from advgeom.train.spheres import SphereTraining, train_on_spheres
 
 SEC3_N = 500  # the dimension of Sec. 3, App. A's footnote and Fig. B.3

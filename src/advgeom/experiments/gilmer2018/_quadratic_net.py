@@ -15,8 +15,8 @@ from torch.nn import functional as F
 
 from advgeom.data.spheres import sample_spheres
 from advgeom.errors import InputError
-from advgeom.experiments.context import RunContext
 from advgeom.models.mlp import QuadraticNet
+from advgeom.runs.context import RunContext
 from advgeom.theory import quadratic
 from advgeom.train.spheres import SphereTraining, train_on_spheres
 

@@ -20,10 +20,10 @@ import torch
 from torch import Tensor, nn
 
 from advgeom.attacks import minimal_distance, predictions
-from advgeom.experiments import rules
-from advgeom.experiments.claims import claim
-from advgeom.experiments.context import RunContext
 from advgeom.models.cnn import StridedCNN
+from advgeom.runs import rules
+from advgeom.runs.claims import claim
+from advgeom.runs.context import RunContext
 from advgeom.train import Method, train_classifier
 
 # App. G / Sec. 6, MNIST: the vanilla CNN, Madry et al.'s network, the top-PCA half-space.
@@ -90,10 +90,14 @@ def measure(cfg, ctx: RunContext, train: tuple[Tensor, Tensor],
     out = {"attack_points": len(idx),
            "other_class_half_distance": float(half_distance_to_other_class(
                test[0][idx], test[1][idx], *train).mean())}
-    for name in ("plain", "adversarial"):
-        out[name] = ctx.point(f"cnn_{name}", lambda name=name: error_set(
-            cfg, train_cnn(cfg, ctx, *train, adversarial=name == "adversarial"), *test, idx))
-    return out
+    names = ("plain", "adversarial")
+
+    def trained(name: str) -> dict:
+        model = train_cnn(cfg, ctx, *train, adversarial=name == "adversarial")
+        return error_set(cfg, model, *test, idx)
+
+    values = ctx.points([(f"cnn_{name}", lambda name=name: trained(name)) for name in names])
+    return out | dict(zip(names, values, strict=True))
 
 
 def _ratio(a: float | None, b: float | None) -> float | None:

@@ -37,13 +37,13 @@ from torch import nn
 from advgeom.data.spheres import sample_sphere
 from advgeom.devices import PRECISIONS
 from advgeom.errors import InputError, check_fields, check_positive_fields
-from advgeom.experiments.context import RunContext
 from advgeom.experiments.gilmer2018 import bound_report
 from advgeom.experiments.gilmer2018._attack import STEPS, d_E_and_found
-from advgeom.experiments.registry import Experiment, register
 from advgeom.metrics.error_rate import sphere_error_rates
 from advgeom.models.ensemble import Ensemble
 from advgeom.models.mlp import QuadraticNet, ReLUMLP, initialise
+from advgeom.runs.context import RunContext
+from advgeom.runs.registry import Experiment, register
 from advgeom.theory import caps
 from advgeom.train.spheres import SphereTraining, train_ensemble_on_spheres
 
@@ -189,9 +189,11 @@ def optimal_curves(cfg: Config, ctx: RunContext) -> dict:
 
 def run(cfg: Config, ctx: RunContext) -> dict:
     """One point per architecture (its whole grid), then the optimal curves."""
-    per_arch = [ctx.point(f"arch={arch}", lambda arch=arch: train_architecture(cfg, ctx, arch))
-                for arch in cfg.architectures]
-    curves = ctx.point("curves", lambda: optimal_curves(cfg, ctx))
+    *per_arch, curves = ctx.points(
+        [(f"arch={arch}", lambda arch=arch: train_architecture(cfg, ctx, arch))
+         for arch in cfg.architectures]
+        + [("curves", lambda: optimal_curves(cfg, ctx))]
+    )
     metrics = {"n": cfg.n, "architectures": per_arch, "curves": curves}
     bound_report.add_ratios(metrics, cfg.n)
     return {"claims": bound_report.claims(cfg, metrics, measurable=ctx.scale != "smoke"),

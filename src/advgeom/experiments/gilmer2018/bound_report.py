@@ -14,9 +14,9 @@ from __future__ import annotations
 import numpy as np
 from matplotlib.lines import Line2D
 
-from advgeom.experiments import rules
-from advgeom.experiments.claims import claim
 from advgeom.plotting import new_figure
+from advgeom.runs import rules
+from advgeom.runs.claims import claim
 from advgeom.theory import caps
 
 PAPER_RATIO = 1.0  # "the measured d(E) is always close to what is theoretically optimal"

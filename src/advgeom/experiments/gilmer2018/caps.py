@@ -20,12 +20,12 @@ import torch
 
 from advgeom.data.spheres import sample_sphere
 from advgeom.errors import InputError, check_fields
-from advgeom.experiments import rules
-from advgeom.experiments.claims import claim
-from advgeom.experiments.context import RunContext
-from advgeom.experiments.registry import Experiment, register
 from advgeom.plotting import new_figure
 from advgeom.progress import track
+from advgeom.runs import rules
+from advgeom.runs.claims import claim
+from advgeom.runs.context import RunContext
+from advgeom.runs.registry import Experiment, register
 from advgeom.theory import caps
 
 
@@ -82,8 +82,10 @@ def run(cfg: Config, ctx: RunContext) -> dict:
     """For each n: quadrature, Monte Carlo and the Gaussian formula over the mu grid."""
     mus = cfg.mus()
     curves = {}
-    for n in cfg.dims:
-        mc = ctx.point(f"monte_carlo/n={n}", lambda n=n: monte_carlo(cfg, n, ctx))
+    per_n = ctx.points(
+        [(f"monte_carlo/n={n}", lambda n=n: monte_carlo(cfg, n, ctx)) for n in cfg.dims]
+    )
+    for n, mc in zip(cfg.dims, per_n, strict=True):
         curves[str(n)] = {
             "quadrature": [caps.mean_distance_quadrature(mu, n) for mu in mus],
             "gaussian": [caps.gaussian_bound(mu, n) for mu in mus],

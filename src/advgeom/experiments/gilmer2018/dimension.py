@@ -43,9 +43,6 @@ import torch
 
 from advgeom.data.spheres import sample_sphere
 from advgeom.errors import InputError, check_fields, check_positive_fields
-from advgeom.experiments import rules
-from advgeom.experiments.claims import claim
-from advgeom.experiments.context import RunContext
 from advgeom.experiments.gilmer2018 import _final_checks as checks
 from advgeom.experiments.gilmer2018 import _final_figures as final_figures
 from advgeom.experiments.gilmer2018._attack import STEPS, d_E_and_found
@@ -57,10 +54,13 @@ from advgeom.experiments.gilmer2018._final_checks import (
     late_snapshots,
     out_of_sample_loss,
 )
-from advgeom.experiments.registry import Experiment, register
 from advgeom.metrics.error_rate import describe_rate, sphere_error_rate
 from advgeom.models.mlp import ReLUMLP, initialise
 from advgeom.plotting import new_figure
+from advgeom.runs import rules
+from advgeom.runs.claims import claim
+from advgeom.runs.context import RunContext
+from advgeom.runs.registry import Experiment, register
 from advgeom.train.spheres import SphereTraining, train_on_spheres
 
 PAPER_PLATEAU = {100: 0.7, 500: 0.18}  # App. B, Fig. B.2 (Fig. B.3 / text: .17 at n = 500)
@@ -159,9 +159,11 @@ def train_and_trace(cfg: Config, ctx: RunContext, n: int) -> dict:
 def run(cfg: Config, ctx: RunContext) -> dict:
     """One point per dimension n (``--resume`` skips the dimensions already trained), and one
     for the n = 2 contrast."""
-    per_n = [ctx.point(f"n={n}", lambda n=n: train_and_trace(cfg, ctx, n)) for n in cfg.dims]
-    contrast = ctx.point(f"contrast n={cfg.contrast_n} N={cfg.contrast_N}",
-                         lambda: checks.measure_contrast(cfg, ctx))
+    *per_n, contrast = ctx.points(
+        [(f"n={n}", lambda n=n: train_and_trace(cfg, ctx, n)) for n in cfg.dims]
+        + [(f"contrast n={cfg.contrast_n} N={cfg.contrast_N}",
+            lambda: checks.measure_contrast(cfg, ctx))]
+    )
     metrics = {"dims": list(cfg.dims), "runs": per_n, "contrast": contrast}
     return {"claims": claims(cfg, metrics, measurable=ctx.scale != "smoke"), "metrics": metrics}
 

@@ -25,12 +25,12 @@ import torch
 
 from advgeom import data
 from advgeom.errors import InputError, check_fields, check_positive_fields
-from advgeom.experiments import rules
-from advgeom.experiments.claims import claim
-from advgeom.experiments.context import RunContext
 from advgeom.experiments.gilmer2018 import _trained_error_sets
-from advgeom.experiments.registry import Experiment, register
 from advgeom.plotting import new_figure
+from advgeom.runs import rules
+from advgeom.runs.claims import claim
+from advgeom.runs.context import RunContext
+from advgeom.runs.registry import Experiment, register
 
 PAPER = {"mu": 0.01, "d_top": 6.59, "d_low": 0.084, "mu_low": 0.0001}  # App. G, MNIST
 

@@ -23,12 +23,12 @@ import numpy as np
 from scipy import optimize
 
 from advgeom.errors import InputError, check_fields
-from advgeom.experiments import rules
-from advgeom.experiments.claims import claim
-from advgeom.experiments.context import RunContext
 from advgeom.experiments.gilmer2018 import _quadratic_net
-from advgeom.experiments.registry import Experiment, register
 from advgeom.plotting import new_figure
+from advgeom.runs import rules
+from advgeom.runs.claims import claim
+from advgeom.runs.context import RunContext
+from advgeom.runs.registry import Experiment, register
 from advgeom.theory import quadratic
 from advgeom.train.spheres import SphereTraining
 

@@ -22,9 +22,6 @@ from dataclasses import dataclass
 import numpy as np
 
 from advgeom.errors import InputError, check_fields
-from advgeom.experiments import rules
-from advgeom.experiments.claims import claim
-from advgeom.experiments.context import RunContext
 from advgeom.experiments.gilmer2018 import _quadratic_net
 from advgeom.experiments.gilmer2018._quadratic_net import (  # re-exported: public names
     PERFECT_PROBS,
@@ -33,8 +30,11 @@ from advgeom.experiments.gilmer2018._quadratic_net import (  # re-exported: publ
     snapshot,
     worst_case_loss,
 )
-from advgeom.experiments.registry import Experiment, register
 from advgeom.plotting import new_figure
+from advgeom.runs import rules
+from advgeom.runs.claims import claim
+from advgeom.runs.context import RunContext
+from advgeom.runs.registry import Experiment, register
 from advgeom.train.spheres import SphereTraining
 
 __all__ = ["PERFECT_PROBS", "Config", "average_loss", "claims", "perfect_init", "plot", "run",
@@ -87,10 +87,10 @@ def run(cfg: Config, ctx: RunContext) -> dict:
     """Train from a random start on N points and online, and from the perfect start; each is one
     point. The online and perfect nets need h >= n (otherwise no ellipsoid is perfect)."""
     wide = cfg.hidden >= cfg.n
-    finite = ctx.point("finite_N", lambda: train_and_trace(cfg, ctx, kind="finite_N"))
-    online = ctx.point("online", lambda: train_and_trace(cfg, ctx, kind="online")) if wide else None
-    perfect = (ctx.point("perfect", lambda: train_and_trace(cfg, ctx, kind="perfect"))
-               if wide else None)
+    kinds = ("finite_N", "online", "perfect") if wide else ("finite_N",)
+    done = dict(zip(kinds, ctx.points(
+        [(k, lambda k=k: train_and_trace(cfg, ctx, kind=k)) for k in kinds]), strict=True))
+    finite, online, perfect = (done.get(k) for k in ("finite_N", "online", "perfect"))
     metrics = {"finite_N": finite, "online": online, "perfect": perfect,
                "band": [1 / cfg.R**2, 1.0], "mean_alpha_target": (1 + cfg.R**-2) / 2}
     return {"claims": claims(cfg, metrics, measurable=ctx.scale != "smoke"), "metrics": metrics}

@@ -26,12 +26,12 @@ from scipy import stats
 
 from advgeom.data.spheres import sample_sphere
 from advgeom.errors import InputError, check_fields, check_positive
-from advgeom.experiments import rules
-from advgeom.experiments.claims import claim
-from advgeom.experiments.context import RunContext
-from advgeom.experiments.registry import Experiment, register
 from advgeom.plotting import new_figure
 from advgeom.progress import track
+from advgeom.runs import rules
+from advgeom.runs.claims import claim
+from advgeom.runs.context import RunContext
+from advgeom.runs.registry import Experiment, register
 from advgeom.theory import sphere as sphere_law
 
 PAPER_NEAREST_PAIR = 1.25  # Sec. 3: 10,000 inner-sphere points at n = 500
@@ -146,8 +146,9 @@ def run(cfg: Config, ctx: RunContext) -> dict:
                           dtype=torch.float64, device=ctx.device)
         return nearest_pair(x, bins=cfg.bins)
 
-    sphere = ctx.point("radii_and_coordinates", radii_and_coordinates)
-    pairs = ctx.point("nearest_pair", pair)
+    sphere, pairs = ctx.points(
+        [("radii_and_coordinates", radii_and_coordinates), ("nearest_pair", pair)]
+    )
     tail = (1 - cfg.pair_coverage) / 2
     predicted = {
         "median": sphere_law.nearest_pair_median(cfg.pair_points, cfg.n),

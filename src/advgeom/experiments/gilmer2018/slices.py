@@ -31,9 +31,6 @@ from advgeom.attacks.manifold import manifold_pgd
 from advgeom.data.spheres import sample_sphere
 from advgeom.devices import single_thread_on_cpu
 from advgeom.errors import InputError, check_choice, check_fields, check_positive_fields
-from advgeom.experiments import rules
-from advgeom.experiments.claims import claim
-from advgeom.experiments.context import RunContext
 from advgeom.experiments.gilmer2018._plane import (
     boundary_gap,
     boundary_radii,
@@ -46,9 +43,12 @@ from advgeom.experiments.gilmer2018._plane import (
     plane_logits,
     plane_points,
 )
-from advgeom.experiments.registry import Experiment, register
 from advgeom.models.mlp import ReLUMLP, initialise
 from advgeom.plotting import new_figure
+from advgeom.runs import rules
+from advgeom.runs.claims import claim
+from advgeom.runs.context import RunContext
+from advgeom.runs.registry import Experiment, register
 from advgeom.train.spheres import SphereTraining, train_on_spheres
 
 __all__ = [  # the plane helpers are re-exported: they were first defined here

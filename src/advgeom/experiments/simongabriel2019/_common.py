@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable, Sequence
+from typing import TypeVar
 
 import numpy as np
 import torch
@@ -19,6 +21,8 @@ from advgeom.metrics import gradient_norms
 from advgeom.models.cnn import AvgPoolCNN, FCNet, StridedCNN
 from advgeom.train import Method, train_classifier
 from advgeom.train.classifier import EpochHook
+
+T = TypeVar("T")
 
 DATASETS = ("digits", "mnist", "fashion-mnist", "cifar10")
 ARCHS = ("fc", "strided", "avgpool")
@@ -148,14 +152,24 @@ def fit(
 
 def sweep(cfg, ctx, point: Callable[[int, float], dict]) -> list[dict]:
     """``point(factor, eps)`` for every ``eps`` of ``cfg.eps`` and, inside, every ``factor`` of
-    ``cfg.factors``; each result stored as ``ctx.point("eps=<eps>-x<factor>")`` (one CPU thread:
-    many small batches)."""
-    points = []
-    with single_thread_on_cpu(ctx.device):
-        for eps in cfg.eps:
-            for f in cfg.factors:
-                points.append(ctx.point(f"eps={eps:g}-x{f}", lambda f=f, e=eps: point(f, e)))
-    return points
+    ``cfg.factors``; each result is the point ``"eps=<eps>-x<factor>"``, all of them one batch
+    (on one CPU thread each: many small batches)."""
+    return ctx.points([
+        (f"eps={eps:g}-x{f}", one_thread(ctx, functools.partial(point, f, eps)))
+        for eps in cfg.eps
+        for f in cfg.factors
+    ])
+
+
+def one_thread(ctx, compute: Callable[[], T]) -> Callable[[], T]:
+    """``compute`` on one torch thread when the run is on the CPU, wherever the point runs (in
+    process or in a Ray task), so its numbers do not depend on the executor."""
+    return functools.partial(_on_one_thread, ctx.device, compute)
+
+
+def _on_one_thread(device: torch.device, compute: Callable[[], T]) -> T:
+    with single_thread_on_cpu(device):
+        return compute()
 
 
 def _chunks(x: Tensor):

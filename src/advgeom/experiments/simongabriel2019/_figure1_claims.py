@@ -9,14 +9,14 @@ cross-Lipschitz networks are than the others at matched vulnerability (Fig. 1f, 
 
 from __future__ import annotations
 
-from advgeom.experiments import rules
-from advgeom.experiments.claims import Claim, claim
 from advgeom.experiments.simongabriel2019 import _common as c
 from advgeom.experiments.simongabriel2019._matched import (
     matched_gap,
     matched_spread,
     ratio_deviation,
 )
+from advgeom.runs import rules
+from advgeom.runs.claims import Claim, claim
 
 PAIRS = {
     "duality_linf_q1": ("adv_linf", "grad_l1"),

@@ -22,10 +22,10 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from advgeom.experiments import rules
-from advgeom.experiments.claims import Claim, claim
 from advgeom.experiments.simongabriel2019 import _common as c
 from advgeom.experiments.simongabriel2019._common import points_at
+from advgeom.runs import rules
+from advgeom.runs.claims import Claim, claim
 
 FLATTEN_MIN = 0.1  # the same "flattened" as regularization_flattens
 PAPER_ONSET_NORMALISED = 0.0005  # Fig. 2's caption, in the paper's normalised units

@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from advgeom.experiments import rules
-from advgeom.experiments.claims import Claim, claim
 from advgeom.experiments.simongabriel2019 import _common as c
 from advgeom.experiments.simongabriel2019._common import points_at as _at
 from advgeom.experiments.simongabriel2019._figure2_caption import FLATTEN_MIN, caption_claims
 from advgeom.experiments.simongabriel2019._matched import matched_spread
+from advgeom.runs import rules
+from advgeom.runs.claims import Claim, claim
 
 RATIO_SLOPE_MIN = 0.1  # Fig. 7e: log-log slope of E||g||_1 / E||g||_2 against d called "depends"
 

@@ -24,10 +24,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from advgeom.experiments import rules
-from advgeom.experiments.claims import Claim, claim
 from advgeom.experiments.simongabriel2019 import _common as c
 from advgeom.plotting import new_figure
+from advgeom.runs import rules
+from advgeom.runs.claims import Claim, claim
 
 PAPER_EPOCH = 40  # Sec. 4.2: the test cross-entropy rises "from epoch ~ 40 and on" (of 200)
 PAPER_EPOCHS = 200

@@ -35,12 +35,12 @@ from typing import Literal
 import numpy as np
 
 from advgeom.errors import InputError, check_fields
-from advgeom.experiments.context import RunContext
-from advgeom.experiments.registry import Experiment, register
 from advgeom.experiments.simongabriel2019 import _common as c
 from advgeom.experiments.simongabriel2019._figure2 import plot
 from advgeom.experiments.simongabriel2019._figure2 import points_at as _at
 from advgeom.experiments.simongabriel2019._figure2_claims import FLATTEN_MIN, claims
+from advgeom.runs.context import RunContext
+from advgeom.runs.registry import Experiment, register
 from advgeom.train import Method
 
 __all__ = ["FLATTEN_MIN", "KEYS", "Config", "claims", "measure_point", "run", "slopes",

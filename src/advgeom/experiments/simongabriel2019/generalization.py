@@ -26,13 +26,13 @@ from dataclasses import dataclass
 from typing import Literal
 
 from advgeom.errors import InputError, check_fields
-from advgeom.experiments import rules
-from advgeom.experiments.claims import Claim, claim
-from advgeom.experiments.context import RunContext
-from advgeom.experiments.registry import Experiment, register
 from advgeom.experiments.simongabriel2019 import _common as c
 from advgeom.experiments.simongabriel2019._figure8 import loss_claims, loss_figure
 from advgeom.plotting import new_figure
+from advgeom.runs import rules
+from advgeom.runs.claims import Claim, claim
+from advgeom.runs.context import RunContext
+from advgeom.runs.registry import Experiment, register
 from advgeom.train import Method
 
 

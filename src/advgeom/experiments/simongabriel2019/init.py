@@ -24,14 +24,13 @@ from typing import Literal
 
 import numpy as np
 
-from advgeom.devices import single_thread_on_cpu
 from advgeom.errors import InputError, check_fields
-from advgeom.experiments import rules
-from advgeom.experiments.claims import Claim, claim
-from advgeom.experiments.context import RunContext
-from advgeom.experiments.registry import Experiment, register
 from advgeom.experiments.simongabriel2019 import _common as c
 from advgeom.plotting import new_figure
+from advgeom.runs import rules
+from advgeom.runs.claims import Claim, claim
+from advgeom.runs.context import RunContext
+from advgeom.runs.registry import Experiment, register
 
 THEORY = {"l1": 0.5, "l2": 0.0}  # d^(1/q - 1/2)
 NAMES = {"fc": "fully connected", "strided": "strided CNN", "avgpool": "average-pooling CNN"}
@@ -106,14 +105,16 @@ def slopes(points: list[dict]) -> dict:
 
 def run(cfg: Config, ctx: RunContext) -> dict:
     """One point per (architecture, resolution); slopes per architecture."""
+    # One batch of (architecture, factor) points, each on one CPU thread (many small batches).
+    grid = [(arch, f) for arch in cfg.archs for f in cfg.factors]
+    values = ctx.points([
+        (f"{a}-x{f}", c.one_thread(ctx, lambda a=a, f=f: measure(cfg, ctx, a, f)))
+        for a, f in grid
+    ])
     runs = {}
-    with single_thread_on_cpu(ctx.device):  # many small batches: see advgeom.devices
-        for arch in cfg.archs:
-            points = [
-                ctx.point(f"{arch}-x{f}", lambda a=arch, f=f: measure(cfg, ctx, a, f))
-                for f in cfg.factors
-            ]
-            runs[arch] = {"points": points, "slopes": slopes(points)}
+    for arch in cfg.archs:
+        points = [v for (a, _), v in zip(grid, values, strict=True) if a == arch]
+        runs[arch] = {"points": points, "slopes": slopes(points)}
     metrics = {"dataset": cfg.dataset, "runs": runs, "theory": THEORY}
     return {"claims": claims(cfg, metrics, measurable=ctx.scale != "smoke"), "metrics": metrics}
 

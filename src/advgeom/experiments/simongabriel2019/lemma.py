@@ -28,15 +28,14 @@ from typing import Literal
 import numpy as np
 import torch
 
-from advgeom.devices import single_thread_on_cpu
 from advgeom.errors import InputError, check_fields
-from advgeom.experiments import rules
-from advgeom.experiments.claims import Claim, claim
-from advgeom.experiments.context import RunContext
-from advgeom.experiments.registry import Experiment, register
 from advgeom.experiments.simongabriel2019 import _common as c
 from advgeom.metrics import scaled_eps, vulnerability
 from advgeom.plotting import new_figure
+from advgeom.runs import rules
+from advgeom.runs.claims import Claim, claim
+from advgeom.runs.context import RunContext
+from advgeom.runs.registry import Experiment, register
 
 PAPER_THRESHOLD = 0.005  # Sec. 4.1: eps_inf = 0.5% of the pixel range
 
@@ -113,8 +112,7 @@ def measure(cfg: Config, ctx: RunContext) -> dict:
 
 
 def run(cfg: Config, ctx: RunContext) -> dict:
-    with single_thread_on_cpu(ctx.device):
-        metrics = ctx.point("lemma", lambda: measure(cfg, ctx))
+    metrics = ctx.point("lemma", c.one_thread(ctx, lambda: measure(cfg, ctx)))
     metrics["dataset"] = cfg.dataset
     return {"claims": claims(cfg, metrics, measurable=ctx.scale != "smoke"), "metrics": metrics}
 

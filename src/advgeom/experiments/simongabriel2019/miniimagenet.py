@@ -36,10 +36,6 @@ from typing import Literal
 from advgeom import data
 from advgeom.data import miniimagenet as mi
 from advgeom.errors import InputError, check_fields
-from advgeom.experiments import rules
-from advgeom.experiments.claims import Claim, claim
-from advgeom.experiments.context import RunContext
-from advgeom.experiments.registry import Experiment, register
 from advgeom.experiments.simongabriel2019 import _common as c
 from advgeom.experiments.simongabriel2019._figure2 import per_d_panels, per_eps_panels
 from advgeom.experiments.simongabriel2019._figure2_claims import (
@@ -51,6 +47,10 @@ from advgeom.experiments.simongabriel2019._figure2_claims import (
 from advgeom.experiments.simongabriel2019._matched import matched_gap
 from advgeom.experiments.simongabriel2019.dimension import measure_point, slopes
 from advgeom.plotting import new_figure
+from advgeom.runs import rules
+from advgeom.runs.claims import Claim, claim
+from advgeom.runs.context import RunContext
+from advgeom.runs.registry import Experiment, register
 
 
 @dataclass(frozen=True)

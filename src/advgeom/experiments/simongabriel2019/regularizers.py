@@ -31,13 +31,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from advgeom.devices import single_thread_on_cpu
 from advgeom.errors import InputError, check_fields
-from advgeom.experiments.context import RunContext
-from advgeom.experiments.registry import Experiment, register
 from advgeom.experiments.simongabriel2019 import _common as c
 from advgeom.experiments.simongabriel2019._figure1 import plot
 from advgeom.experiments.simongabriel2019._figure1_claims import PAIRS, claims, curve
+from advgeom.runs.context import RunContext
+from advgeom.runs.registry import Experiment, register
 from advgeom.train import METHODS, Method
 
 __all__ = ["PAIRS", "Config", "claims", "curve", "run", "train_point"]
@@ -128,18 +127,16 @@ def train_point(cfg: Config, ctx: RunContext, method: Method) -> dict:
 
 def run(cfg: Config, ctx: RunContext) -> dict:
     """The plain network, then one network per (method, eps)."""
-    points = []
-    with single_thread_on_cpu(ctx.device):
-        points.append(ctx.point("plain", lambda: train_point(cfg, ctx, Method("plain"))))
-        for name in cfg.methods:
-            grid = cfg.cross_lipschitz_eps if name == "cross_lipschitz" else cfg.eps
-            for eps in grid:
-                method = Method(name, eps=eps)
-                points.append(
-                    ctx.point(
-                        method.label.replace(" ", "-"), lambda m=method: train_point(cfg, ctx, m)
-                    )
-                )
+    methods = [Method("plain")] + [
+        Method(name, eps=eps)
+        for name in cfg.methods
+        for eps in (cfg.cross_lipschitz_eps if name == "cross_lipschitz" else cfg.eps)
+    ]
+    # One batch of independent networks, each trained on one CPU thread (many small batches).
+    points = ctx.points([
+        (m.label.replace(" ", "-"), c.one_thread(ctx, lambda m=m: train_point(cfg, ctx, m)))
+        for m in methods
+    ])
     metrics = {"dataset": cfg.dataset, "points": points}
     return {"claims": claims(cfg, metrics, measurable=ctx.scale != "smoke"), "metrics": metrics}
 

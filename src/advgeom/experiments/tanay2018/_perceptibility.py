@@ -19,12 +19,12 @@ import numpy as np
 from matplotlib.figure import Figure
 from torch import Tensor
 
-from advgeom.experiments import rules
-from advgeom.experiments.claims import claim
 from advgeom.experiments.tanay2018 import _common as c
 from advgeom.geometry.linear_svm import SVMPath
 from advgeom.geometry.tilting import boundary_distance, decision, minimal_perturbation, mirror_image
 from advgeom.plotting import new_figure
+from advgeom.runs import rules
+from advgeom.runs.claims import claim
 
 PERCEPTIBLE = 0.1  # "barely perceptible": mean ||delta|| at most this share of mean ||x||
 VS_CENTROID = 0.5  # and at most this share of the nearest-centroid classifier's perturbation

@@ -33,15 +33,15 @@ import torch.nn.functional as F
 from advgeom.attacks import minimal_distance
 from advgeom.devices import single_thread_on_cpu
 from advgeom.errors import InputError, check_int, check_positive
-from advgeom.experiments import rules
-from advgeom.experiments.claims import claim
-from advgeom.experiments.context import RunContext
-from advgeom.experiments.registry import Experiment, register
 from advgeom.experiments.tanay2018 import _common as c
 from advgeom.experiments.tanay2018._figures import deep_figure
 from advgeom.geometry.tilting import class_centroids, local_tilting
 from advgeom.models import ReLUMLP
 from advgeom.models.mlp import initialise
+from advgeom.runs import rules
+from advgeom.runs.claims import claim
+from advgeom.runs.context import RunContext
+from advgeom.runs.registry import Experiment, register
 
 RHO = 0.8  # |Spearman's rho| between weight decay and a mean needed for a trend
 
@@ -162,11 +162,11 @@ def measure(cfg: Config, ctx: RunContext, wd: float, seed: int) -> dict:
 
 def run(cfg: Config, ctx: RunContext) -> dict:
     """One point per (weight decay, seed)."""
-    models = [
-        ctx.point(f"wd={wd:g} seed={s}", lambda wd=wd, s=s: measure(cfg, ctx, wd, s))
+    models = ctx.points([
+        (f"wd={wd:g} seed={s}", lambda wd=wd, s=s: measure(cfg, ctx, wd, s))
         for wd in cfg.weight_decays
         for s in range(cfg.seeds)
-    ]
+    ])
     metrics = {"dataset": cfg.dataset, "pair": list(cfg.pair), "models": models}
     return {"claims": claims(cfg, metrics, ctx.scale), "metrics": metrics}
 

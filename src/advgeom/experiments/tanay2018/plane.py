@@ -26,10 +26,6 @@ import numpy as np
 import torch
 
 from advgeom.errors import InputError, check_int, check_positive
-from advgeom.experiments import rules
-from advgeom.experiments.claims import claim
-from advgeom.experiments.context import RunContext
-from advgeom.experiments.registry import Experiment, register
 from advgeom.experiments.tanay2018 import _common as c
 from advgeom.experiments.tanay2018._figures import plane_figure
 from advgeom.geometry.linear_svm import fit_linear_svm, svm_path
@@ -41,6 +37,10 @@ from advgeom.geometry.tilting import (
     tilting_angle,
     tilting_basis,
 )
+from advgeom.runs import rules
+from advgeom.runs.claims import claim
+from advgeom.runs.context import RunContext
+from advgeom.runs.registry import Experiment, register
 
 
 @dataclass(frozen=True)

@@ -33,15 +33,15 @@ import numpy as np
 import torch
 
 from advgeom.errors import InputError, check_int, check_positive
-from advgeom.experiments import rules
-from advgeom.experiments.claims import claim
-from advgeom.experiments.context import RunContext
-from advgeom.experiments.registry import Experiment, register
 from advgeom.experiments.tanay2018 import _common as c
 from advgeom.experiments.tanay2018 import _perceptibility as _p
 from advgeom.experiments.tanay2018._figures import image_grid, path_figure
 from advgeom.geometry.linear_svm import svm_path
 from advgeom.geometry.tilting import centroid_direction, minimal_perturbation, mirror_image
+from advgeom.runs import rules
+from advgeom.runs.claims import claim
+from advgeom.runs.context import RunContext
+from advgeom.runs.registry import Experiment, register
 
 ANGLE_TOL = 1.0  # degrees the angle may fall by per grid step as lam falls (the path wiggles)
 DIST_TOL = 0.02  # relative growth of the mean distance allowed per grid step as lam falls
@@ -140,10 +140,10 @@ def measure_pair(cfg: Config, ctx: RunContext, pair: tuple[int, int], with_image
 
 def run(cfg: Config, ctx: RunContext) -> dict:
     """One point per pair (``--resume`` skips pairs already done)."""
-    results = []
-    for i, pair in enumerate(c.pairs_of(cfg.pair)):
-        key = f"pair={pair[0]}v{pair[1]}"
-        results.append(ctx.point(key, lambda p=pair, i=i: measure_pair(cfg, ctx, p, i == 0)))
+    results = ctx.points([
+        (f"pair={pair[0]}v{pair[1]}", lambda p=pair, i=i: measure_pair(cfg, ctx, p, i == 0))
+        for i, pair in enumerate(c.pairs_of(cfg.pair))
+    ])
     metrics = {"dataset": cfg.dataset, "pairs": results}
     return {"claims": claims(cfg, metrics), "metrics": metrics}
 

@@ -27,14 +27,14 @@ from dataclasses import dataclass
 import torch
 
 from advgeom.errors import InputError, check_int, check_positive
-from advgeom.experiments import rules
-from advgeom.experiments.claims import claim
-from advgeom.experiments.context import RunContext
-from advgeom.experiments.registry import Experiment, register
 from advgeom.experiments.tanay2018 import _common as c
 from advgeom.experiments.tanay2018._figures import toy_figure
 from advgeom.geometry.linear_svm import fit_linear_svm
 from advgeom.geometry.tilting import tilting_angle
+from advgeom.runs import rules
+from advgeom.runs.claims import claim
+from advgeom.runs.context import RunContext
+from advgeom.runs.registry import Experiment, register
 
 OVERFIT_TILT = 30.0  # degrees the weak SVM must tilt beyond the strong one
 OVERFIT_RATIO = 0.5  # weak / strong mean test distance below this: "comes close to the data"
@@ -143,8 +143,11 @@ def trained(cfg: Config, ctx: RunContext, n: int) -> dict:
 
 
 def run(cfg: Config, ctx: RunContext) -> dict:
-    fixed = [ctx.point(f"fixed n={n}", lambda n=n: fixed_weights(cfg, ctx, n)) for n in cfg.dims]
-    svm = [ctx.point(f"svm n={n}", lambda n=n: trained(cfg, ctx, n)) for n in cfg.dims]
+    values = ctx.points(
+        [(f"fixed n={n}", lambda n=n: fixed_weights(cfg, ctx, n)) for n in cfg.dims]
+        + [(f"svm n={n}", lambda n=n: trained(cfg, ctx, n)) for n in cfg.dims]
+    )
+    fixed, svm = values[: len(cfg.dims)], values[len(cfg.dims):]
     metrics = {"angles": list(cfg.angles), "fixed": fixed, "svm": svm}
     return {"claims": claims(cfg, metrics), "metrics": metrics}
 

@@ -25,14 +25,14 @@ import numpy as np
 import torch
 
 from advgeom.errors import InputError, check_fields, check_positive_fields
-from advgeom.experiments import rules
-from advgeom.experiments.claims import claim
-from advgeom.experiments.context import RunContext
-from advgeom.experiments.registry import Experiment, register
 from advgeom.experiments.zou2018 import _figures, _model
 from advgeom.experiments.zou2018._records import head_name
 from advgeom.geometry import softmax as sm
 from advgeom.geometry.softmax_parallel import ChainHead
+from advgeom.runs import rules
+from advgeom.runs.claims import claim
+from advgeom.runs.context import RunContext
+from advgeom.runs.registry import Experiment, register
 
 
 @dataclass(frozen=True)
@@ -171,11 +171,11 @@ def curves(head, h: np.ndarray, rng: np.random.Generator, theta_max: float) -> d
 
 
 def run(cfg: Config, ctx: RunContext) -> dict:
-    heads = ctx.point("random", lambda: random_heads(cfg, ctx))
-    heads = heads + [
-        ctx.point(f"trained l={w}", lambda w=w: trained_head(cfg, ctx, w))
-        for w in cfg.trained_widths
-    ]
+    drawn, *fitted = ctx.points(
+        [("random", lambda: random_heads(cfg, ctx))]
+        + [(f"trained l={w}", lambda w=w: trained_head(cfg, ctx, w)) for w in cfg.trained_widths]
+    )
+    heads = drawn + fitted
     metrics = {"heads": heads}
     return {"claims": claims(cfg, metrics), "metrics": metrics}
 

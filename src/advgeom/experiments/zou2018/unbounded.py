@@ -25,15 +25,15 @@ from dataclasses import dataclass
 import numpy as np
 
 from advgeom.errors import InputError, check_fields, check_positive_fields
-from advgeom.experiments import rules
-from advgeom.experiments.claims import claim
-from advgeom.experiments.context import RunContext
-from advgeom.experiments.registry import Experiment, register
 from advgeom.experiments.zou2018 import _figures, _model
 from advgeom.experiments.zou2018._records import census
 from advgeom.experiments.zou2018.directions import linear_init
 from advgeom.geometry import softmax as sm
 from advgeom.geometry import softmax_regions as sr
+from advgeom.runs import rules
+from advgeom.runs.claims import claim
+from advgeom.runs.context import RunContext
+from advgeom.runs.registry import Experiment, register
 
 
 @dataclass(frozen=True)
@@ -121,16 +121,15 @@ def trained(cfg: Config, ctx: RunContext, width: int) -> dict:
 
 
 def run(cfg: Config, ctx: RunContext) -> dict:
-    heads = {}
-    for shapes, draws in ((cfg.above, cfg.draws_above), (cfg.below, cfg.draws_below)):
-        for width, m in shapes:
-            heads[f"{width}x{m}"] = ctx.point(
-                f"random {width}x{m}", lambda w=width, m=m, d=draws: random_shape(cfg, ctx, w, m, d)
-            )
-    nets = {
-        str(w): ctx.point(f"trained l={w}", lambda w=w: trained(cfg, ctx, w))
-        for w in cfg.trained_widths
-    }
+    shapes = [(w, m, draws) for group, draws in ((cfg.above, cfg.draws_above),
+                                                 (cfg.below, cfg.draws_below)) for w, m in group]
+    values = ctx.points(
+        [(f"random {w}x{m}", lambda w=w, m=m, d=d: random_shape(cfg, ctx, w, m, d))
+         for w, m, d in shapes]
+        + [(f"trained l={w}", lambda w=w: trained(cfg, ctx, w)) for w in cfg.trained_widths]
+    )
+    heads = {f"{w}x{m}": v for (w, m, _), v in zip(shapes, values, strict=False)}
+    nets = {str(w): v for w, v in zip(cfg.trained_widths, values[len(shapes):], strict=True)}
     metrics = {"random": heads, "trained": nets}
     return {"claims": claims(cfg, metrics), "metrics": metrics}
 

@@ -46,15 +46,15 @@ import torch
 
 from advgeom.devices import single_thread_on_cpu
 from advgeom.errors import InputError, check_fields, check_positive_fields
-from advgeom.experiments import rules
-from advgeom.experiments.claims import claim
-from advgeom.experiments.context import RunContext
-from advgeom.experiments.registry import Experiment, register
 from advgeom.experiments.zou2018 import _figures, _model
 from advgeom.experiments.zou2018._feature_search import attack_pairs
 from advgeom.experiments.zou2018._records import HEADS, rate
 from advgeom.geometry import softmax as sm
 from advgeom.geometry import softmax_parallel as sp
+from advgeom.runs import rules
+from advgeom.runs.claims import claim
+from advgeom.runs.context import RunContext
+from advgeom.runs.registry import Experiment, register
 
 
 @dataclass(frozen=True)
@@ -164,7 +164,8 @@ def evaluate_head(cfg: Config, ctx: RunContext, kind: str, pairs: np.ndarray) ->
 def run(cfg: Config, ctx: RunContext) -> dict:
     y_test = _model.load_digits(torch.device("cpu"))["y_test"]
     pairs = draw_pairs(y_test, cfg.pairs, ctx.generator("pairs"))
-    heads = {k: ctx.point(k, lambda k=k: evaluate_head(cfg, ctx, k, pairs)) for k in HEADS}
+    heads = dict(zip(HEADS, ctx.points(
+        [(k, lambda k=k: evaluate_head(cfg, ctx, k, pairs)) for k in HEADS]), strict=True))
     metrics = {"heads": heads}
     return {"claims": claims(cfg, metrics), "metrics": metrics}
 

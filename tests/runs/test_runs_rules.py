@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from advgeom.experiments import rules
-from advgeom.experiments.rules import contract_problems
+from advgeom.runs import rules
+from advgeom.runs.rules import contract_problems
 
 finite = st.floats(-1e6, 1e6, allow_nan=False)
 positive = st.floats(1e-6, 1e6)

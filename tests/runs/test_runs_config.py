@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from advgeom.errors import InputError
-from advgeom.experiments.config import (
+from advgeom.runs.config import (
     coerce,
     config_hash,
     field_types,

@@ -4,22 +4,21 @@ The manifest is rewritten atomically whenever an experiment starts or ends (:cla
 the scale, seed and selection, and per experiment its run id, paper, status, time and error.
 ``advgeom reproduce --resume`` reads it back (:func:`read_manifest`) and refuses to continue runs
 another live process is still writing (:func:`check_not_running`); ``advgeom report`` rebuilds
-the report from it. The reproduction itself is :mod:`advgeom.experiments.reproduce`.
+the report from it. The reproduction itself is :mod:`advgeom.runs.reproduce`, which uses this
+module (never the other way round).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from advgeom.errors import InputError
-from advgeom.experiments import runner
+from advgeom.runs import runner
 from advgeom.store.atomic import atomic_write_json, read_json
 from advgeom.store.catalog import Catalog
 from advgeom.store.rundir import RunDir, now_iso
-
-if TYPE_CHECKING:  # reproduce imports this module; the plan is only a type here
-    from advgeom.experiments.reproduce import Plan
 
 MANIFEST_NAME = "reproduce.json"
 
@@ -61,14 +60,23 @@ def check_not_running(root: Path, entries: list[dict]) -> None:
 class Manifest:
     """The manifest file of one reproduction, rewritten atomically on every change."""
 
-    def __init__(self, root: Path, plan: Plan) -> None:
+    def __init__(
+        self,
+        root: Path,
+        *,
+        scale: str,
+        seed: int,
+        only: Sequence[str],
+        selection: Sequence[str],
+        resume: bool,
+    ) -> None:
         self.path = Path(root) / MANIFEST_NAME
-        earlier = read_json(self.path) if plan.resume and self.path.is_file() else {}
+        earlier = read_json(self.path) if resume and self.path.is_file() else {}
         self.data: dict[str, Any] = {
-            "scale": plan.scale,
-            "seed": plan.seed,
-            "only": list(plan.only),
-            "selection": [e.id for e in plan.experiments],
+            "scale": scale,
+            "seed": seed,
+            "only": list(only),
+            "selection": list(selection),
             "started": earlier.get("started") or now_iso(),
             "updated": None,
             "experiments": dict(earlier.get("experiments") or {}),

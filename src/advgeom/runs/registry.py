@@ -1,18 +1,23 @@
 """The experiment registry: each paper's figures and tables as named, runnable experiments.
 
-An experiment module defines one :class:`Experiment` and calls :func:`register` at import; the
-package's ``__init__`` imports every experiment module, so ``advgeom list`` sees them all.
+An experiment module defines one :class:`Experiment` and calls :func:`register` at import. The
+registry discovers them: the first time it is asked (:func:`get`, :func:`all_experiments`) it
+imports every module of the paper packages under :mod:`advgeom.experiments` (modules whose name
+starts with ``_`` are helpers and are skipped), so ``advgeom list`` sees them all and nothing lists
+them by hand. Importing this module loads no experiment.
 """
 
 from __future__ import annotations
 
 import difflib
+import importlib
+import pkgutil
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from advgeom.errors import InputError
-from advgeom.experiments.config import SCALES
+from advgeom.runs.config import SCALES
 
 
 @dataclass(frozen=True)
@@ -86,6 +91,22 @@ class Experiment:
 
 
 _REGISTRY: dict[str, Experiment] = {}
+_EXPERIMENTS_PACKAGE = "advgeom.experiments"
+_discovered = False
+
+
+def discover() -> None:
+    """Import every experiment module of the paper packages, once (they register themselves)."""
+    global _discovered
+    if _discovered:
+        return
+    package = importlib.import_module(_EXPERIMENTS_PACKAGE)
+    for info in pkgutil.walk_packages(package.__path__, prefix=f"{_EXPERIMENTS_PACKAGE}."):
+        if not info.name.rsplit(".", 1)[-1].startswith("_"):
+            importlib.import_module(info.name)
+    # Set only once every import succeeded: a failed import is raised again on the next call
+    # rather than leaving a registry that silently lacks experiments.
+    _discovered = True
 
 
 def register(experiment: Experiment) -> Experiment:
@@ -108,6 +129,7 @@ def check_scale(scale: str) -> None:
 
 def get(experiment_id: str) -> Experiment:
     """The experiment of that id; an unknown id raises InputError naming close matches."""
+    discover()
     if experiment_id not in _REGISTRY:
         close = difflib.get_close_matches(experiment_id, _REGISTRY, n=3, cutoff=0.5)
         hint = f" Did you mean: {', '.join(close)}?" if close else ""
@@ -119,5 +141,6 @@ def get(experiment_id: str) -> Experiment:
 
 def all_experiments() -> list[Experiment]:
     """Every registered experiment, grouped by paper in the order of :data:`PAPERS`."""
+    discover()
     order = {key: i for i, key in enumerate(PAPERS)}
     return sorted(_REGISTRY.values(), key=lambda e: (order[e.paper], e.id))

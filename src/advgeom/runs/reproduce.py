@@ -3,8 +3,7 @@
 One failing experiment does not stop the others: its run is marked failed, the summary says so,
 and the rest still run.
 
-A reproduction keeps a manifest, ``<root>/reproduce.json`` (:mod:`advgeom.experiments.manifest`,
-whose names ``MANIFEST_NAME``, ``Manifest`` and ``read_manifest`` are importable from here too).
+A reproduction keeps a manifest, ``<root>/reproduce.json`` (:mod:`advgeom.runs.manifest`).
 ``--resume`` reads it back: an experiment already done is reused as it is, an unfinished one
 continues its own run (the runner keeps every finished point, see ``advgeom run --resume``), and
 the rest start. Everything ``--resume`` needs is checked before anything is written.
@@ -21,13 +20,13 @@ from pathlib import Path
 import torch
 
 from advgeom.errors import AdvgeomError, InputError
-from advgeom.experiments import claims as claims_mod
-from advgeom.experiments import config as config_mod
-from advgeom.experiments import runner
-from advgeom.experiments.data_check import check_data
-from advgeom.experiments.manifest import MANIFEST_NAME as MANIFEST_NAME  # re-exported
-from advgeom.experiments.manifest import Manifest, check_not_running, read_manifest
-from advgeom.experiments.registry import PAPERS, Experiment, check_scale
+from advgeom.runs import claims as claims_mod
+from advgeom.runs import config as config_mod
+from advgeom.runs import runner
+from advgeom.runs.data_check import check_data
+from advgeom.runs.executors import Executor
+from advgeom.runs.manifest import Manifest, check_not_running, read_manifest
+from advgeom.runs.registry import PAPERS, Experiment, check_scale
 from advgeom.store.atomic import atomic_write_json
 from advgeom.store.rundir import RunDir, now_iso
 
@@ -135,15 +134,26 @@ def reproduce(
     device: torch.device | None = None,
     data_dir: Path | None = None,
     on_done: Callable[[Outcome], None] | None = None,
+    executor: Executor | None = None,
 ) -> list[Outcome]:
     """Run (or reuse) each experiment of ``plan`` into ``root``; one outcome per experiment.
+
+    The experiments run one after another in this process; each one's points go to
+    ``executor`` (in process when None, see :mod:`advgeom.runs.executors`).
 
     A KeyboardInterrupt marks the current experiment interrupted in its run and in the manifest,
     then propagates; ``--resume`` continues from there. Before anything is written, the data files
     of every experiment still to run are checked: one DataError names every missing data set.
     """
     check_plan_data(plan, data_dir)
-    manifest = Manifest(root, plan)
+    manifest = Manifest(
+        root,
+        scale=plan.scale,
+        seed=plan.seed,
+        only=plan.only,
+        selection=[e.id for e in plan.experiments],
+        resume=plan.resume,
+    )
     outcomes = []
     for exp in plan.experiments:
         entry = plan.earlier.get(exp.id, {})
@@ -155,6 +165,7 @@ def reproduce(
             root=root,
             device=device or torch.device("cpu"),
             data_dir=data_dir,
+            executor=executor,
         )
         outcomes.append(outcome)
         if on_done is not None:
@@ -164,7 +175,7 @@ def reproduce(
 
 def check_plan_data(plan: Plan, data_dir: Path | None) -> None:
     """The data files of every experiment of ``plan`` still to run are there, or one DataError
-    names every missing data set (see :mod:`advgeom.experiments.data_check`)."""
+    names every missing data set (see :mod:`advgeom.runs.data_check`)."""
     check_data(
         ((exp.id, config_mod.resolve(exp.config, scale_overrides=exp.overrides(plan.scale)))
          for exp in plan.experiments if plan.earlier.get(exp.id, {}).get("status") != "done"),
@@ -199,13 +210,14 @@ def _run(
     root: Path,
     device: torch.device,
     data_dir: Path | None,
+    executor: Executor | None,
 ) -> Outcome:
     before = float(entry.get("seconds") or 0.0) if entry.get("status") != "done" else 0.0
     began = time.perf_counter()
     run_id = None
     try:
         request, run = _start_or_continue(
-            exp, plan, entry, root=root, device=device, data_dir=data_dir
+            exp, plan, entry, root=root, device=device, data_dir=data_dir, executor=executor
         )
         run_id = run.id
         manifest.record(
@@ -241,6 +253,7 @@ def _start_or_continue(
     root: Path,
     device: torch.device,
     data_dir: Path | None,
+    executor: Executor | None,
 ) -> tuple[runner.RunRequest, RunDir]:
     """The earlier attempt's unfinished run of ``exp`` with its saved config, or a new run."""
     run_id = entry.get("run_id")
@@ -255,6 +268,7 @@ def _start_or_continue(
             device=device,
             root=root,
             data_dir=data_dir or saved_data,
+            executor=executor,
         )
         return request, run
     cfg = config_mod.resolve(exp.config, scale_overrides=exp.overrides(plan.scale))
@@ -266,6 +280,7 @@ def _start_or_continue(
         device=device,
         root=root,
         data_dir=data_dir,
+        executor=executor,
     )
     return request, runner.start(request)
 

@@ -1,7 +1,7 @@
 """Claims: a paper's number beside ours, and a verdict decided by a declared rule.
 
 Each experiment returns a list of claims; the report tabulates them. A claim never computes its
-own verdict: it names a :class:`~advgeom.experiments.rules.Rule`, and ``agrees`` is
+own verdict: it names a :class:`~advgeom.runs.rules.Rule`, and ``agrees`` is
 ``rule.decide(measured, paper_value)``, or None when this run could not measure (``measured`` is
 None, or ``measurable=False`` because e.g. the default scale is too small to show the effect: the
 note then says which scale can).
@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from advgeom.experiments.rules import Rule
+from advgeom.runs.rules import Rule
 
 CLAIM_KEYS = ("id", "kind", "statement", "paper_value", "measured", "agrees", "rule", "note")
 KINDS = ("reproduction", "construction", "beyond", "measurement")
@@ -61,7 +61,7 @@ def claim(
         raise ValueError(f"claim {id!r}: a {kind} claim needs a rule (only a 'measurement' "
                          "has none)")
     if rule is not None and not isinstance(rule, Rule):
-        raise TypeError(f"claim {id!r}: rule must be a Rule (see advgeom.experiments.rules), "
+        raise TypeError(f"claim {id!r}: rule must be a Rule (see advgeom.runs.rules), "
                         f"not {type(rule).__name__}")
     decided = None  # the rule's verdict; None when nothing could be measured
     if rule is not None and measurable and measured is not None:

@@ -10,7 +10,7 @@ import pytest
 
 from advgeom.data.idx import write_idx
 from advgeom.errors import DataError
-from advgeom.experiments.data_check import check_data, required_data
+from advgeom.runs.data_check import check_data, required_data
 
 
 @dataclass(frozen=True)

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from advgeom.errors import InputError
-from advgeom.experiments import config as config_mod
-from advgeom.experiments import runner
-from advgeom.experiments.claims import CLAIM_KEYS
+from advgeom.runs import config as config_mod
+from advgeom.runs import runner
+from advgeom.runs.claims import CLAIM_KEYS
 from advgeom.store.catalog import Catalog
 from advgeom.store.rundir import RunDir
 

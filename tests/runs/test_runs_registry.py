@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import math
+import subprocess
+import sys
 from dataclasses import replace
 
 import pytest
 import torch
 
 from advgeom.errors import InputError
-from advgeom.experiments import PAPERS, all_experiments, get, registry
-from advgeom.experiments.claims import CLAIM_KEYS, claim, count, count_kinds, verdict
-from advgeom.experiments.context import RunContext
-from advgeom.experiments.rules import within
+from advgeom.runs import registry
+from advgeom.runs.claims import CLAIM_KEYS, claim, count, count_kinds, verdict
+from advgeom.runs.context import RunContext
+from advgeom.runs.registry import PAPERS, all_experiments, get
+from advgeom.runs.rules import within
 from advgeom.store.rundir import RunDir
 
 
@@ -150,3 +153,18 @@ def test_single_thread_on_cpu_restores_the_thread_count():
     with single_thread_on_cpu(torch.device("cpu")):
         assert torch.get_num_threads() == 1
     assert torch.get_num_threads() == before
+
+
+def test_experiments_are_discovered_and_audit_and_report_load_none():
+    """Nothing lists the experiments by hand: the registry imports the paper packages when first
+    asked, and importing the audit or the report loads no experiment."""
+    code = (
+        "import sys, advgeom.audit, advgeom.report, advgeom.runs.reproduce\n"
+        "print(sorted(m for m in sys.modules if m.startswith('advgeom.experiments.')))\n"
+        "from advgeom.runs.registry import all_experiments\n"
+        "print(sorted({e.paper for e in all_experiments()}))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout.splitlines()
+    assert out[0] == "[]"
+    assert out[1] == str(sorted(PAPERS))

@@ -3,6 +3,11 @@
 The runner owns everything an experiment should not have to think about: it creates the run
 folder, records config and environment, marks the catalog row running/done/failed/interrupted,
 saves figures, and writes ``results.json`` last, so a results file always means a complete run.
+
+The experiment's points go to the request's executor (:mod:`advgeom.runs.executors`: in process
+by default, or Ray tasks); whichever it is, only this driver process writes the catalog, run.json
+and results.json, so the run folder may live on a shared file system (SQLite's locking is not
+safe on network file systems, and only one process writes it per run).
 """
 
 from __future__ import annotations
@@ -20,11 +25,12 @@ from typing import Any
 import torch
 
 from advgeom.errors import AdvgeomError, InputError
-from advgeom.experiments import claims as claims_mod
-from advgeom.experiments import config as config_mod
-from advgeom.experiments.context import RunContext
-from advgeom.experiments.registry import PAPERS, Experiment
 from advgeom.plotting import save_figures
+from advgeom.runs import claims as claims_mod
+from advgeom.runs import config as config_mod
+from advgeom.runs.context import RunContext
+from advgeom.runs.executors import Executor, LocalExecutor
+from advgeom.runs.registry import PAPERS, Experiment
 from advgeom.store import environment
 from advgeom.store.atomic import to_json
 from advgeom.store.catalog import Catalog, RunRecord
@@ -55,6 +61,7 @@ class RunRequest:
     device: torch.device = torch.device("cpu")
     root: Path = Path("runs")
     data_dir: Path | None = None
+    executor: Executor | None = None  # None: LocalExecutor
 
 
 def new_run_id(experiment_id: str) -> str:
@@ -132,9 +139,9 @@ def execute(request: RunRequest, run: RunDir) -> dict:
                    ended=None, error=None)
     run.write("run", _status_record(run.id, request, "running", started))
     ctx = RunContext(run=run, device=request.device, seed=request.seed, scale=request.scale,
-                     data_dir=request.data_dir)
+                     data_dir=request.data_dir, executor=request.executor)
     run.log(f"start {request.experiment.id} scale={request.scale} seed={request.seed} "
-            f"device={request.device}")
+            f"device={request.device} executor={_executor(request)['name']}")
     try:
         results = _run_and_save(request, run, ctx)
     except KeyboardInterrupt:
@@ -204,7 +211,13 @@ def _config_record(request: RunRequest) -> dict:
 
 def _status_record(run_id: str, request: RunRequest, status: str, started: str) -> dict:
     return {"id": run_id, "experiment": request.experiment.id, "scale": request.scale,
-            "status": status, "started": started, "ended": None, "error": None}
+            "status": status, "started": started, "ended": None, "error": None,
+            "executor": _executor(request)}
+
+
+def _executor(request: RunRequest) -> dict:
+    """How this attempt computes its points (a resumed run records the executor it used)."""
+    return (request.executor or LocalExecutor()).describe()
 
 
 def _round_trip(results: dict) -> dict:
