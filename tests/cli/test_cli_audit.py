@@ -67,7 +67,9 @@ def no_grad():
     return NoGrad()
 """
 
-FAST = ("--samples", "40", "--steps", "5", "--eps", "0,0.05", "--eps", "0.1")
+FAST = (
+    "--samples", "40", "--steps", "5", "--eps", "0,0.05", "--eps", "0.1", "--protocol", "fast"
+)
 
 
 @pytest.fixture(scope="module")
@@ -99,7 +101,7 @@ def linear_on_spheres():
         model.bias.zero_()
     ctx = audit.prepare(
         model.eval(),
-        audit.Settings(data="spheres", samples=24, steps=20),
+        audit.Settings(data="spheres", samples=24, steps=20, protocol="fast"),
         device=torch.device("cpu"),
     )
     w = (model.weight[1] - model.weight[0]).detach().double()
@@ -125,6 +127,10 @@ def test_minimal_distances_are_margin_over_dual_norm(linear_on_spheres):
         exact = margin / dual
         assert torch.allclose(found[correct], exact[correct], rtol=1e-4)
         assert (found[~correct] == 0).all()  # clean errors: distance 0
+        # Robust exactly when correct and the margin is beyond eps (the ensemble is complete).
+        r = result["metrics"]["norms"][norm]
+        expected = [float((correct & (exact > e)).double().mean()) for e in r["eps"]]
+        assert r["robust_accuracy"] == pytest.approx(expected, abs=1.5 / len(correct))
     ratio = next(c for c in result["findings"] if c["id"] == "l2_over_linf_distance")
     assert ratio["measured"] == pytest.approx(float(w.abs().sum() / w.norm()), rel=1e-3)
 
@@ -198,7 +204,8 @@ def test_audit_report_shows_every_finding(audited, page_text):
         assert r["title"] in text
         for c in r["findings"]:
             assert c["id"] in text and " ".join(c["statement"].split()) in text
-    assert html.count('<img src="data:image/') == len(results["instruments"])
+    figures = sum(len(r["figures"]) for r in results["instruments"]) // 2  # .png and .svg
+    assert html.count('<img src="data:image/') == figures
     assert "http" not in html.replace('xmlns="http://www.w3.org', "")
     md = (out / "report" / "report.md").read_text(encoding="utf-8")
     assert "](../figures/accuracy-per-class.png)" in md

@@ -18,7 +18,8 @@ import torch
 from torch import Tensor, nn
 
 from advgeom import data as data_mod
-from advgeom.errors import InputError, check_int, check_positive
+from advgeom.attacks.evaluate import PROTOCOLS
+from advgeom.errors import InputError, check_choice, check_int, check_positive
 from advgeom.metrics import scaled_eps
 
 # Default l_inf radii as fractions of the data's range (1 for images in [0, 1]).
@@ -34,8 +35,9 @@ class Settings:
         samples: test examples measured (a seeded random subset when the split is larger).
         eps: l_inf radii; None = :data:`DEFAULT_EPS` times the data's range. The l2 radii are
             ``eps * sqrt(d)`` (Simon-Gabriel et al., eq. 3).
-        steps: PGD steps of the attacks.
+        steps: PGD steps of the PGD curve (shown beside the ensemble's).
         seed: the seed of the subset and of every random start.
+        protocol: the evaluation ensemble (:data:`advgeom.attacks.evaluate.PROTOCOLS`).
     """
 
     data: str
@@ -43,8 +45,10 @@ class Settings:
     eps: tuple[float, ...] | None = None
     steps: int = 50
     seed: int = 0
+    protocol: str = "standard"
 
     def __post_init__(self) -> None:
+        check_choice("--protocol", self.protocol, tuple(PROTOCOLS))
         check_int("--samples", self.samples, minimum=1)
         check_int("steps", self.steps, minimum=1)
         if self.eps is not None:
@@ -64,6 +68,8 @@ class AuditContext:
         classes: number of model outputs (1 for a single logit).
         bounds: (lo, hi) of valid inputs, or None (spheres: no box).
         eps_linf, eps_l2: the radii of the l_inf and l2 attacks (same length).
+        memo: what an instrument measured that a later one reuses (the robustness instrument's
+            evaluations, which the sanity checks read), by key; never saved.
     """
 
     model: nn.Module
@@ -76,6 +82,7 @@ class AuditContext:
     eps_linf: tuple[float, ...]
     eps_l2: tuple[float, ...]
     info: dict[str, Any] = field(default_factory=dict)
+    memo: dict[Any, Any] = field(default_factory=dict)
 
     @property
     def d(self) -> int:

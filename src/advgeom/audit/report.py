@@ -66,6 +66,12 @@ def _facts(doc: dict) -> list[tuple[str, str]]:
         ),
         ("l_inf radii", ", ".join(f"{e:.4g}" for e in doc["eps_linf"])),
         ("l2 radii", ", ".join(f"{e:.4g}" for e in doc["eps_l2"]) + "  (l_inf radii x sqrt(d))"),
-        ("attacks", f"PGD-{doc['steps']}, no random start; seed {doc['seed']}"),
+        (
+            "attacks",
+            f"robust accuracy: the {doc.get('protocol', 'standard')} ensemble (APGD-CE, "
+            f"APGD-T{', FAB-T, Square' if doc.get('protocol', 'standard') == 'standard' else ''}),"
+            f" PGD-{doc['steps']} beside it; minimal distances: best of DeepFool, FMN and PGD; "
+            f"seed {doc['seed']}",
+        ),
         ("device", doc["device"]),
     ]

@@ -130,6 +130,7 @@ def describe_audit(ctx: AuditContext, *, model: str, weights: Path | None, devic
         "eps_linf": list(ctx.eps_linf),
         "eps_l2": list(ctx.eps_l2),
         "steps": s.steps,
+        "protocol": s.protocol,
         "seed": s.seed,
         "device": device,
     }

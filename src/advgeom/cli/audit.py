@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from advgeom import progress
+from advgeom.attacks.evaluate import PROTOCOLS
 from advgeom.audit import (
     Settings,
     check_out,
@@ -82,19 +83,32 @@ from advgeom.errors import InputError
     help="l_inf radius (repeatable or comma-separated); l2 radii are EPS * sqrt(d). "
     "[default: 0, .005, .01, .02, .05, .1, .2, .3 times the data's range]",
 )
-@click.option("--steps", type=int, default=50, show_default=True, help="PGD steps per attack.")
+@click.option(
+    "--protocol",
+    type=click.Choice(tuple(PROTOCOLS)),
+    default="standard",
+    show_default=True,
+    help="Robust accuracy's attack ensemble: standard (APGD-CE, APGD-T, FAB-T, Square, as "
+    "AutoAttack) or fast (APGD-CE and APGD-T on 3 targets: quicker, for a first look).",
+)
+@click.option(
+    "--steps", type=int, default=50, show_default=True, help="PGD steps of the PGD curve."
+)
 @seed_option
 def audit_command(
-    model_spec, weights, data_name, data_dir, out, device, samples, eps_values, steps, seed
+    model_spec, weights, data_name, data_dir, out, device, samples, eps_values, protocol, steps,
+    seed,
 ) -> None:
-    """Measure your own model: clean and robust accuracy, minimal distances, gradient norms.
+    """Measure your own model: clean and robust accuracy, minimal distances, gradient norms,
+    and sanity checks of those numbers.
 
     Writes OUT/results.json, OUT/figures/ and OUT/report/index.html (one self-contained file)
     with report.md. Every input is checked before anything is measured; an interrupted or failed
     audit writes nothing.
     """
     settings = Settings(
-        data=data_name, samples=samples, eps=parse_eps(eps_values), steps=steps, seed=seed or 0
+        data=data_name, samples=samples, eps=parse_eps(eps_values), steps=steps, seed=seed or 0,
+        protocol=protocol,
     )
     device, data_dir = resolve_device(device), check_data_dir(data_dir)
     check_out(out)

@@ -9,6 +9,7 @@ and a line here.
 from advgeom.audit.context import Instrument
 from advgeom.audit.instruments import (
     accuracy,
+    checks,
     expansion,
     gradients,
     injectivity,
@@ -20,6 +21,7 @@ from advgeom.audit.instruments import (
 INSTRUMENTS: tuple[Instrument, ...] = (
     accuracy.INSTRUMENT,
     robustness.INSTRUMENT,
+    checks.INSTRUMENT,
     gradients.INSTRUMENT,
     injectivity.INSTRUMENT,
     expansion.INSTRUMENT,
