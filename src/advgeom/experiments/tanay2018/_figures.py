@@ -106,18 +106,40 @@ def _plane_panel(ax, view: dict, pair: list[int], title: str) -> None:
     for cls, color, name in ((1, "C0", pair[0]), (0, "C3", pair[1])):
         sel = lab == cls
         ax.scatter(u[sel], v[sel], s=4, color=color, alpha=0.5, label=f"class {name}")
-    a, c, b = view["line"]
-    lo, hi = np.percentile(u, [0, 100])
-    us = np.linspace(lo - 0.1 * (hi - lo), hi + 0.1 * (hi - lo), 50)
-    if abs(c) > 1e-12 * max(abs(a), 1e-300):
-        ax.plot(us, -(a * us + b) / c, color="C1", lw=1.5, label="boundary")
-    else:
-        ax.axvline(-b / a, color="C1", lw=1.5, label="boundary")
+    seg = _line_in_box(*view["line"], u, v)
+    if seg is not None:
+        ax.plot(*seg, color="C1", lw=1.5, label="boundary")
+    # Equal axes with adjustable data limits: matplotlib sets the ranges from what is drawn,
+    # so the boundary is drawn only across the points' box (fixed limits would be ignored).
     ax.set_aspect("equal", adjustable="datalim")
-    pad = 0.5 * (np.ptp(v) + 1e-9)
-    ax.set_ylim(v.min() - pad, v.max() + pad)
     ax.set(xlabel="x . z_hat", ylabel="x . n_hat", title=title)
     ax.legend(fontsize=7, loc="upper left")
+
+
+def _line_in_box(a: float, c: float, b: float, u: np.ndarray, v: np.ndarray):
+    """The part of the line a u + c v + b = 0 inside the points' bounding box (padded by 10 %),
+    as ([u0, u1], [v0, v1]); None when the line misses the box."""
+    pad_u, pad_v = 0.1 * (np.ptp(u) + 1e-9), 0.1 * (np.ptp(v) + 1e-9)
+    lo = np.array([u.min() - pad_u, v.min() - pad_v])
+    hi = np.array([u.max() + pad_u, v.max() + pad_v])
+    normal = np.array([a, c], dtype=float)
+    if not np.any(normal):
+        return None
+    point = -b * normal / normal.dot(normal)  # the line's point closest to the origin
+    direction = np.array([-c, a], dtype=float)
+    # Clip the parametric line point + t * direction to the box (slab method).
+    t_lo, t_hi = -np.inf, np.inf
+    for k in range(2):
+        if abs(direction[k]) < 1e-300:
+            if not lo[k] <= point[k] <= hi[k]:
+                return None
+            continue
+        t0, t1 = sorted(((lo[k] - point[k]) / direction[k], (hi[k] - point[k]) / direction[k]))
+        t_lo, t_hi = max(t_lo, t0), min(t_hi, t1)
+    if t_lo > t_hi:
+        return None
+    ends = point + np.outer([t_lo, t_hi], direction)
+    return ends[:, 0], ends[:, 1]
 
 
 def _turn_panel(ax, frames: list[dict], rot: dict) -> None:
