@@ -46,6 +46,16 @@ def test_ray_missing_is_one_line_with_the_install_command(cli, tmp_path, registe
     assert not (tmp_path / CATALOG_NAME).exists()
 
 
+def test_a_bad_set_is_reported_before_ray_is_started(cli, tmp_path, register_sweep):
+    pytest.importorskip("ray")
+    register_sweep()
+    # Nothing listens at this address: were Ray started first, the error would name --address.
+    line = cli("run", "test.sweep", "--out", tmp_path, "--executor", "ray", "--address",
+               f"127.0.0.1:{free_port()}", "--set", "no_such_field=1").one_line_error()
+    assert "no_such_field" in line and "--address" not in line, line
+    assert not (tmp_path / CATALOG_NAME).exists()
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -37,7 +37,7 @@ from advgeom.cli.common import (
     seed_option,
     state,
 )
-from advgeom.cli.prepare import check_data_dir, prepare_run
+from advgeom.cli.prepare import check_data_dir, prepare_run, resolve_new_run
 from advgeom.cli.reproduce import report_command, reproduce_command
 from advgeom.devices import resolve_device
 from advgeom.errors import AdvgeomError
@@ -104,6 +104,9 @@ def run(name, scale, seed, device, out, data_dir, assignments, as_json, resume, 
     exp, device = get(name), resolve_device(device)
     executor = executors.create(executor_name, address=address, cpus_per_task=cpus_per_task,
                                 gpus_per_task=gpus_per_task, device=device)
+    if resume is None:  # a bad --set or missing data fails at once, not after Ray has started
+        resolve_new_run(exp, scale=scale, assignments=assignments,
+                        data_dir=check_data_dir(data_dir))
     # Ray starts (or the cluster is joined) before the run folder exists: a bad --address
     # leaves no run behind.
     with executor:

@@ -34,10 +34,7 @@ def prepare_run(
     names are checked first (:mod:`advgeom.runs.data_check`).
     """
     if resume is None:
-        scale = scale or "default"
-        cfg = config.resolve(
-            exp.config, scale_overrides=exp.overrides(scale), assignments=assignments
-        )
+        scale, cfg = resolve_new_run(exp, scale=scale, assignments=assignments, data_dir=data_dir)
         request = runner.RunRequest(
             experiment=exp,
             config=cfg,
@@ -48,7 +45,6 @@ def prepare_run(
             data_dir=data_dir,
             executor=executor,
         )
-        check_data([(exp.id, cfg)], data_dir)  # before the run folder exists
         return request, runner.start(request)
     run_dir, saved = runner.reopen(root, resume, exp)
     changed = (
@@ -74,6 +70,17 @@ def prepare_run(
     )
     check_data([(exp.id, request.config)], request.data_dir)
     return request, run_dir
+
+
+def resolve_new_run(
+    exp: Experiment, *, scale: str | None, assignments: Sequence[str], data_dir: Path | None
+) -> tuple[str, object]:
+    """The scale and config of a new run, with the data files it names checked: every error a
+    user's ``--set``, ``--scale`` or data can cause, before a run folder (or Ray) exists."""
+    scale = scale or "default"
+    cfg = config.resolve(exp.config, scale_overrides=exp.overrides(scale), assignments=assignments)
+    check_data([(exp.id, cfg)], data_dir)
+    return scale, cfg
 
 
 def check_data_dir(data_dir: Path | None) -> Path | None:
