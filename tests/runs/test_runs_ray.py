@@ -21,7 +21,7 @@ from advgeom.store.rundir import RunDir
 
 pytest.importorskip("ray")
 
-from advgeom.runs.ray_executor import RayExecutor  # noqa: E402  (needs Ray)
+from advgeom.runs.ray_executor import RayExecutor, SharedTensors  # noqa: E402  (needs Ray)
 
 
 def ray_executor(**kw) -> RayExecutor:
@@ -92,6 +92,34 @@ def test_a_worker_killed_mid_point_is_retried_and_the_run_completes(tmp_path, by
     # The same numbers as in process (where the marker exists already, so nothing dies).
     local, _ = execute(killing_sweep(marker), FourPoints(), tmp_path / "local", LocalExecutor())
     assert results["metrics"] == local["metrics"]
+
+
+def shared_sum(data: torch.Tensor, key: str, ctx) -> float:
+    """A point that reads a large captured tensor (a training set, say)."""
+    return float(data.sum()) + torch.rand(1, generator=ctx.generator(key)).item()
+
+
+def sharing_sweep(data: torch.Tensor) -> registry.Experiment:
+    def run(cfg, ctx):
+        values = ctx.points([(f"p{i}", functools.partial(shared_sum, data, f"p{i}", ctx))
+                             for i in range(cfg.points)])
+        return {"claims": [], "metrics": {"values": values}}
+
+    return registry.Experiment(id="test.shared", paper="gilmer", title="captured data",
+                               config=FourPoints, run=run, plot=lambda results: {})
+
+
+def test_captured_data_travels_once_through_the_object_store(tmp_path, by_value):
+    by_value(__name__)
+    data = torch.arange(2**19, dtype=torch.float32)  # 2 MiB, captured by every point
+    shared = SharedTensors()
+    blob, used = shared.dumps(functools.partial(shared_sum, data, "p0", None))
+    assert len(blob) < 10_000 and used == [0]  # the tensor is a slot, not 2 MiB of bytes
+    assert shared.dumps(functools.partial(shared_sum, data, "p1", None))[1] == [0]
+    assert len(shared.put()) == 1  # one copy in the object store for both closures
+    on_ray, _ = execute(sharing_sweep(data), FourPoints(), tmp_path / "ray", ray_executor())
+    local, _ = execute(sharing_sweep(data), FourPoints(), tmp_path / "local", LocalExecutor())
+    assert on_ray["metrics"] == local["metrics"]
 
 
 def value_or_hold(ready: str, release: str, key: str, ctx) -> list[float]:

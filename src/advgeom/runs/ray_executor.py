@@ -10,6 +10,9 @@ of the in-process run wherever they do not depend on the thread count; float32 k
 a sum across threads (convolutions, large matrix products) can differ in the last bits between
 thread counts, so a local run on as many threads (``OMP_NUM_THREADS=C``) gives the same bits.
 
+Large tensors the closures capture (a data set, a model) go through Ray's object store once per
+batch of points rather than once per task (:class:`SharedTensors`); each task gets its own copy.
+
 The task computes its point and writes the point file into the run folder itself (atomically),
 then returns only the lines it would have logged; the driver logs them, advances the progress bar
 and waits for the next. So the run folder must be on a file system every worker sees at the same
@@ -23,8 +26,10 @@ outstanding tasks and the run is marked interrupted; ``--resume`` reuses every s
 from __future__ import annotations
 
 import contextlib
+import io
 import logging
 import os
+import pickle
 import socket
 import tempfile
 from collections.abc import Callable, Iterator
@@ -42,6 +47,7 @@ from advgeom.store.rundir import RunDir
 MAX_RETRIES = 3  # a task whose worker died (kill -9, lost node) runs again, up to this many times
 CONNECT_TIMEOUT_S = 3.0  # for the TCP check of --address
 JOIN_TIMEOUT_S = 5  # for Ray to answer there (about one attempt a second)
+SHARE_BYTES = 1 << 20  # captured tensors from this size on travel through the object store once
 _MISSING = object()
 
 
@@ -134,10 +140,13 @@ class RayExecutor(Executor):
         run_path, threads = str(ctx.run.path.resolve()), max(1, int(self.cpus_per_task))
         options = {"num_cpus": self.cpus_per_task, "num_gpus": self.gpus_per_task,
                    "max_retries": self.max_retries}
+        shared = SharedTensors()
+        blobs = {key: shared.dumps(compute) for key, compute in todo.items()}
+        stored = shared.put()
         refs = {
             self._remote.options(**options, name=f"point {key}").remote(
-                cloudpickle.dumps(compute), key, run_path, threads): key
-            for key, compute in todo.items()
+                blob, key, run_path, threads, *[stored[i] for i in used]): key
+            for key, (blob, used) in blobs.items()
         }
         self._wait(ctx, refs)
         return [ctx.run.load_point(key) for key, _ in items]
@@ -172,7 +181,57 @@ def _result(ref: Any, ctx: RunContext, key: str) -> list[str]:
         raise
 
 
-def _compute_point(blob: bytes, key: str, run_path: str, threads: int) -> list[str]:
+class SharedTensors:
+    """Large tensors the points' closures capture, sent through Ray's object store once.
+
+    A sweep's closures often capture the same data (a training set, a model): pickled with each
+    closure, it would travel once per task (MNIST, 190 MB, in every CNN point of
+    ``spheres.halfspace``). :meth:`dumps` pickles a closure with each tensor of at least
+    ``SHARE_BYTES`` replaced by a slot number; :meth:`put` stores each distinct tensor once; the
+    task receives the ones its closure uses as arguments (Ray resolves them) and
+    :func:`_loads` puts them back.
+    """
+
+    def __init__(self) -> None:
+        self._slots: dict[int, tuple[int, torch.Tensor]] = {}  # id(tensor) -> (slot, tensor)
+
+    def dumps(self, compute: Callable[[], Any]) -> tuple[bytes, list[int]]:
+        """The pickled closure and the slots it uses, in the order its task receives them."""
+        used: list[int] = []
+        slots = self._slots
+
+        class Pickler(cloudpickle.CloudPickler):
+            def persistent_id(self, obj: Any) -> Any:
+                if isinstance(obj, torch.Tensor) and obj.nbytes >= SHARE_BYTES:
+                    slot = slots.setdefault(id(obj), (len(slots), obj))[0]
+                    if slot not in used:
+                        used.append(slot)
+                    return ("advgeom-shared-tensor", used.index(slot))
+                return None
+
+        buffer = io.BytesIO()
+        Pickler(buffer).dump(compute)
+        return buffer.getvalue(), used
+
+    def put(self) -> list[Any]:
+        """One object-store reference per distinct large tensor, by slot."""
+        return [ray.put(t) for _, t in sorted(self._slots.values(), key=lambda st: st[0])]
+
+
+def _loads(blob: bytes, tensors: tuple[torch.Tensor, ...]) -> Callable[[], Any]:
+    """A closure pickled by :meth:`SharedTensors.dumps`, with its shared tensors put back."""
+
+    class Unpickler(pickle.Unpickler):
+        def persistent_load(self, pid: Any) -> Any:
+            if not (isinstance(pid, tuple) and pid[0] == "advgeom-shared-tensor"):
+                raise pickle.UnpicklingError(f"unknown persistent id {pid!r}")
+            return tensors[pid[1]]
+
+    return Unpickler(io.BytesIO(blob)).load()
+
+
+def _compute_point(blob: bytes, key: str, run_path: str, threads: int,
+                   *tensors: torch.Tensor) -> list[str]:
     """The Ray task: compute point ``key`` and store it in the run folder; return its log."""
     run = RunDir(run_path)
     if run.load_point(key, default=_MISSING) is not _MISSING:  # a retry after the file was written
@@ -180,7 +239,7 @@ def _compute_point(blob: bytes, key: str, run_path: str, threads: int) -> list[s
     torch.set_num_threads(threads)  # the CPUs Ray reserved for this task, no more
     gpu = torch.device("cuda") if ray.get_gpu_ids() else None
     with worker_scope(gpu) as messages:
-        compute = cloudpickle.loads(blob)
+        compute = _loads(blob, tensors)
         run.save_point(key, compute())
     return list(messages)
 
