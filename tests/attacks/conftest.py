@@ -71,6 +71,24 @@ def peer_case():
 
 
 @pytest.fixture(scope="session")
+def affine_case(affine_factory):
+    """``make(seed, n=12, batch=40)``: a random one-logit affine model z = w.x + b in float64,
+    points x, labels y (1 where z > 0), w and |z|, the numerator of the closed-form distance
+    |w.x + b| / ||w||_dual."""
+
+    def make(seed: int, n: int = 12, batch: int = 40):
+        g = torch.Generator().manual_seed(seed)
+        w = torch.randn(n, generator=g, dtype=torch.float64)
+        b = float(torch.randn((), generator=g, dtype=torch.float64))
+        x = torch.randn(batch, n, generator=g, dtype=torch.float64)
+        model = affine_factory(w, b)
+        y = (model(x)[:, 0] > 0).long()
+        return model, x, y, w, (x @ w + b).abs()
+
+    return make
+
+
+@pytest.fixture(scope="session")
 def mlp_factory():
     """``make_mlp`` as a fixture (session scope, so hypothesis tests can use it)."""
     return make_mlp

@@ -15,24 +15,14 @@ from advgeom.errors import InputError
 SETTINGS = settings(max_examples=15, deadline=None)
 
 
-def _affine(affine_factory, seed: int, n: int = 12, batch: int = 40):
-    g = torch.Generator().manual_seed(seed)
-    w = torch.randn(n, generator=g, dtype=torch.float64)
-    b = float(torch.randn((), generator=g, dtype=torch.float64))
-    x = torch.randn(batch, n, generator=g, dtype=torch.float64)
-    model = affine_factory(w, b)
-    y = (model(x)[:, 0] > 0).long()
-    return model, x, y, w, (x @ w + b).abs()
-
-
 def _clean_labels(model, x):
     with torch.no_grad():
         return model.eval()(x).argmax(1)
 
 
 @pytest.mark.parametrize("norm,q", [("l2", 2), ("linf", 1)])
-def test_one_step_reaches_margin_over_dual_norm(affine_factory, norm, q):
-    model, x, y, w, margin = _affine(affine_factory, seed=3)
+def test_one_step_reaches_margin_over_dual_norm(affine_case, norm, q):
+    model, x, y, w, margin = affine_case(seed=3)
     res = deepfool(model, x, y, norm=norm)
     true = margin / w.norm(p=q)
     assert res.success.all() and (res.steps_to_success == 1).all()
@@ -42,18 +32,6 @@ def test_one_step_reaches_margin_over_dual_norm(affine_factory, norm, q):
     # Without the segment search the overshoot stays: exactly (1 + overshoot) times the distance.
     raw = deepfool(model, x, y, norm=norm, refine_steps=0, overshoot=0.1)
     assert torch.allclose(raw.distance, 1.1 * true, rtol=1e-9)
-
-
-def test_clean_errors_get_distance_zero(affine_factory):
-    model, x, y, *_ = _affine(affine_factory, seed=4, batch=10)
-    y = y.clone()
-    y[:3] = 1 - y[:3]  # these three are misclassified before any attack
-    res = deepfool(model, x, y)
-    assert res.success.all()
-    assert torch.equal(res.distance[:3], torch.zeros(3, dtype=x.dtype))
-    assert torch.equal(res.steps_to_success[:3], torch.zeros(3, dtype=torch.long))
-    assert torch.equal(res.x_adv[:3], x[:3])
-    assert (res.distance[3:] > 0).all()
 
 
 def test_batched_candidate_gradients_are_the_jacobian_rows(mlp_factory):
@@ -122,8 +100,8 @@ def test_iterates_in_box_results_adversarial_and_more_steps_never_worse(
 @SETTINGS
 @given(seed=st.integers(0, 10_000), norm=st.sampled_from(["l2", "linf"]),
        overshoot=st.floats(0.0, 0.5), refine=st.integers(0, 25))
-def test_distance_is_an_upper_bound_on_affine_models(affine_factory, seed, norm, overshoot, refine):
-    model, x, y, w, margin = _affine(affine_factory, seed=seed, n=6, batch=8)
+def test_distance_is_an_upper_bound_on_affine_models(affine_case, seed, norm, overshoot, refine):
+    model, x, y, w, margin = affine_case(seed=seed, n=6, batch=8)
     res = deepfool(model, x, y, norm=norm, overshoot=overshoot, refine_steps=refine)
     true = margin / w.norm(p=2 if norm == "l2" else 1)
     found = res.success
@@ -131,8 +109,8 @@ def test_distance_is_an_upper_bound_on_affine_models(affine_factory, seed, norm,
     assert (res.distance[found] <= true[found] * (1 + overshoot) * (1 + 1e-9)).all()
 
 
-def test_one_logit_and_class_logit_models_agree(affine_factory):
-    model, x, y, *_ = _affine(affine_factory, seed=6, batch=16)
+def test_one_logit_and_class_logit_models_agree(affine_case):
+    model, x, y, *_ = affine_case(seed=6, batch=16)
     two = nn.Sequential(model, _TwoLogits())
     a, b = deepfool(model, x, y), deepfool(two, x, y)
     assert torch.allclose(a.distance, b.distance)

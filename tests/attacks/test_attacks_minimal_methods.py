@@ -4,31 +4,24 @@ from __future__ import annotations
 
 import pytest
 import torch
-from torch import nn
 
+from advgeom.attacks.deepfool import deepfool
+from advgeom.attacks.fab import fab
+from advgeom.attacks.fmn import fmn
 from advgeom.attacks.minimal import minimal_distance, robustness_curve
 from advgeom.errors import InputError
 
 
-def affine(d: int = 12, n: int = 40):
-    g = torch.Generator().manual_seed(0)
-    model = nn.Linear(d, 1)
-    with torch.no_grad():
-        model.weight.copy_(torch.randn(1, d, generator=g))
-        model.bias.fill_(0.3)
-    x = torch.randn(n, d, generator=g)
-    with torch.no_grad():
-        z = model(x).squeeze(1)
-    y = (z > 0).long()
-    w = model.weight[0]
-    exact = {"l2": z.abs() / w.norm(), "linf": z.abs() / w.abs().sum()}
-    return model.eval(), x, y, exact
+def affine(affine_case, n: int = 40):
+    """The affine case and its exact l2 / l_inf distances |w.x + b| / ||w||_dual."""
+    model, x, y, w, gap = affine_case(seed=0, batch=n)
+    return model, x, y, {"l2": gap / w.norm(), "linf": gap / w.abs().sum()}
 
 
 @pytest.mark.parametrize("norm", ["l2", "linf"])
 @pytest.mark.parametrize("method", ["deepfool", "fmn", "fab", "best"])
-def test_each_method_reaches_the_closed_form_distance(norm, method):
-    model, x, y, exact = affine()
+def test_each_method_reaches_the_closed_form_distance(affine_case, norm, method):
+    model, x, y, exact = affine(affine_case)
     r = minimal_distance(model, x, y, max_eps=100.0, norm=norm, method=method, steps=100)
     assert r.success.all()
     # FAB with its default eta = 1.05 settles 0.5 % above the boundary of an affine model (the
@@ -39,6 +32,20 @@ def test_each_method_reaches_the_closed_form_distance(norm, method):
         assert set(r.method) <= {"deepfool", "fmn", "path"}
     else:
         assert r.method is None
+
+
+@pytest.mark.parametrize(
+    ("attack", "steps"), [(deepfool, 50), (fmn, 20), (fab, 5)], ids=["deepfool", "fmn", "fab"]
+)
+def test_clean_errors_get_distance_zero(affine_case, attack, steps):
+    model, x, y, *_ = affine_case(seed=4, batch=10)
+    y = y.clone()
+    y[:3] = 1 - y[:3]  # these three are misclassified before any attack
+    res = attack(model, x, y, steps=steps)
+    assert res.success.all()
+    assert torch.equal(res.distance[:3], torch.zeros(3, dtype=x.dtype))
+    assert torch.equal(res.x_adv[:3], x[:3]) and (res.steps_to_success[:3] == 0).all()
+    assert (res.distance[3:] > 0).all()
 
 
 def test_best_is_the_smallest_of_its_parts(mlp_factory):
@@ -57,8 +64,8 @@ def test_best_is_the_smallest_of_its_parts(mlp_factory):
     assert (model(best.x_adv[broken]).argmax(1) != y[broken]).all()
 
 
-def test_distances_beyond_max_eps_count_as_not_found():
-    model, x, y, exact = affine()
+def test_distances_beyond_max_eps_count_as_not_found(affine_case):
+    model, x, y, exact = affine(affine_case)
     cap = float(exact["l2"].detach().median())
     r = minimal_distance(model, x, y, max_eps=cap, norm="l2", method="deepfool")
     assert not r.success[exact["l2"] > cap * 1.01].any()
@@ -67,8 +74,8 @@ def test_distances_beyond_max_eps_count_as_not_found():
     assert curve.success[0].tolist() == r.success.tolist()
 
 
-def test_pgd_only_options_are_refused_for_the_logit_attacks():
-    model, x, y, _ = affine(n=4)
+def test_pgd_only_options_are_refused_for_the_logit_attacks(affine_case):
+    model, x, y, _ = affine(affine_case, n=4)
     with pytest.raises(InputError, match="loss, targeted and is_adversarial"):
         minimal_distance(model, x, y, max_eps=1.0, method="fmn", targeted=True)
     with pytest.raises(InputError, match="method must be one of"):
