@@ -57,17 +57,8 @@ def prepare_run(
             f"--resume continues run {resume} with its saved config (scale "
             f"{saved['scale']}, seed {saved['seed']}); drop --set, --scale and --seed"
         )
-    saved_data = Path(saved["data_dir"]) if saved.get("data_dir") else None
-    request = runner.RunRequest(
-        experiment=exp,
-        config=config.from_dict(exp.config, saved["config"]),
-        scale=saved["scale"],
-        seed=saved["seed"],
-        device=device,
-        root=root,
-        data_dir=data_dir or saved_data,
-        executor=executor,
-    )
+    request = runner.resumed_request(exp, saved, device=device, root=root, data_dir=data_dir,
+                                     executor=executor)
     check_data([(exp.id, request.config)], request.data_dir)
     return request, run_dir
 

@@ -259,17 +259,8 @@ def _start_or_continue(
     run_id = entry.get("run_id")
     if run_id and entry.get("status") != "done" and RunDir(root / run_id).exists():
         run, saved = runner.reopen(root, run_id, exp)
-        saved_data = Path(saved["data_dir"]) if saved.get("data_dir") else None
-        request = runner.RunRequest(
-            experiment=exp,
-            config=config_mod.from_dict(exp.config, saved["config"]),
-            scale=saved["scale"],
-            seed=saved["seed"],
-            device=device,
-            root=root,
-            data_dir=data_dir or saved_data,
-            executor=executor,
-        )
+        request = runner.resumed_request(exp, saved, device=device, root=root,
+                                         data_dir=data_dir, executor=executor)
         return request, run
     cfg = config_mod.resolve(exp.config, scale_overrides=exp.overrides(plan.scale))
     request = runner.RunRequest(

@@ -114,6 +114,30 @@ def reopen(root: Path, run_id: str, experiment: Experiment) -> tuple[RunDir, dic
     return run, saved
 
 
+def resumed_request(
+    experiment: Experiment,
+    saved: dict,
+    *,
+    device: torch.device,
+    root: Path,
+    data_dir: Path | None,
+    executor: Executor | None,
+) -> RunRequest:
+    """The request that continues a run from its saved config (:func:`reopen`): its config,
+    scale and seed as saved, its data folder unless ``data_dir`` names another."""
+    saved_data = Path(saved["data_dir"]) if saved.get("data_dir") else None
+    return RunRequest(
+        experiment=experiment,
+        config=config_mod.from_dict(experiment.config, saved["config"]),
+        scale=saved["scale"],
+        seed=saved["seed"],
+        device=device,
+        root=root,
+        data_dir=data_dir or saved_data,
+        executor=executor,
+    )
+
+
 def mark_stale_runs(root: Path, catalog: Catalog) -> list[str]:
     """Mark runs whose process died without closing them as interrupted, in the catalog and in
     their run.json (so ``runs`` and ``show`` agree)."""
