@@ -8,11 +8,10 @@ from torch import Tensor
 from advgeom.attacks.losses import (
     LossFn,
     check_class_labels,
-    check_output,
     default_is_adversarial,
     targeted_is_adversarial,
 )
-from advgeom.attacks.problem import Problem
+from advgeom.attacks.problem import Problem, probe
 from advgeom.attacks.result import AttackResult
 from advgeom.errors import InputError
 from advgeom.tensors import Model, lp_norm
@@ -29,12 +28,7 @@ def classifier_problem(
     Probes the model on the first row(s) once; ``y`` must be class labels (targets when
     ``targeted``) in [0, C).
     """
-    if not callable(model):
-        raise InputError(f"model must be callable (got {type(model).__name__})")
-    rows = max(1, int(getattr(model, "batch_multiple", 1)))
-    with torch.no_grad():
-        out = model(x[:rows].clone())
-    check_output(out, min(rows, len(x)))
+    out, _ = probe(model, x)
     if out.dim() == 2 and out.shape[1] > 1:
         classes = out.shape[1]
     elif out.dim() == 1 or (out.dim() == 2 and out.shape[1] == 1):

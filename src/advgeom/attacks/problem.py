@@ -54,6 +54,21 @@ class Problem:
         return self.criterion(out, y).reshape(out.shape[0]).bool()
 
 
+def probe(model: Model, x: Tensor) -> tuple[Tensor, int]:
+    """The model's output on the first row(s) of x, checked, and how many rows that was.
+
+    One example (a model that only takes batches of k rows says so with ``batch_multiple``): an
+    early, cheap check of the model and its output's shape before an attack's loop.
+    """
+    if not callable(model):
+        raise InputError(f"model must be callable (got {type(model).__name__})")
+    rows = max(1, int(getattr(model, "batch_multiple", 1)))
+    with torch.no_grad():
+        out = model(x[:rows].clone())
+    check_output(out, min(rows, len(x)))
+    return out, rows
+
+
 def make_problem(
     model: Model,
     x: Tensor,
@@ -70,14 +85,7 @@ def make_problem(
     ``needs_success`` names what needs a success test (e.g. ``"manifold_pgd"``): without one
     (a model whose output is not class logits and no ``is_adversarial``) that is an InputError.
     """
-    if not callable(model):
-        raise InputError(f"model must be callable (got {type(model).__name__})")
-    # One example (a model that only takes batches of k rows says so with ``batch_multiple``):
-    # an early, cheap shape check.
-    rows = max(1, int(getattr(model, "batch_multiple", 1)))
-    with torch.no_grad():
-        out = model(x[:rows].clone())
-    check_output(out, min(rows, len(x)))
+    out, rows = probe(model, x)
     loss_fn = resolve_loss(loss, out)
     loss_fn(out, y[:rows])  # raises a clear InputError when output and labels do not fit the loss
     criterion = resolve_criterion(is_adversarial, loss, out, y, targeted)
